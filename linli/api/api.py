@@ -1,0 +1,32 @@
+"""The JSON API: one router per app, assembled here. OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.security import django_auth
+
+from linli.api.auth import TokenAuth
+from linli.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="Linli API",
+    version="1",
+    description="Community emergency preparedness and response. Authenticate with `Authorization: Bearer TOKEN`.",
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "forbidden"}, status=403)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "not found"}, status=404)
+
+
+api.add_router("/registry", registry_router)

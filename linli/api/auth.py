@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from linli.api.services import api_token_user
+from linli.core.request_context import origin_from_request, set_origin
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer TOKEN`; the request then acts as the token's service account."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_user(token)
+        if user is None:
+            return None
+        request.user = user
+        set_origin(origin_from_request(request, via="api"))
+        return user

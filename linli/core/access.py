@@ -1,0 +1,49 @@
+"""Access scoping: everyone sees only their street, community or grid.
+
+Every selector that returns people or cases filters with scope_q; the per-aggregate access functions
+(e.g. registry.selectors.resident_get) turn "not in scope" into a 404, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from linli.core.models import User
+from linli.core.roles import ScopeLevel
+
+NOTHING = Q(pk__in=[])
+
+
+def community_ids_in_scope(actor: User) -> list[int] | None:
+    """The communities the actor may see, or None for "all" (superusers)."""
+    from linli.registry.models import Community
+
+    if actor.is_superuser:
+        return None
+    level = actor.scope_level
+    if level in (ScopeLevel.GRID, ScopeLevel.COMMUNITY):
+        return [actor.community_id] if actor.community_id else []
+    if level == ScopeLevel.STREET:
+        return list(Community.objects.filter(street_id=actor.street_id).values_list("id", flat=True))
+    return []
+
+
+def scope_q(actor: User, *, community: str = "community", grid: str | None = "grid") -> Q:
+    """A filter for objects the actor may see.
+
+    `community` and `grid` are lookup paths from the queried model to its community id and grid id.
+    Pass grid=None for community-wide objects, which grid staff see across their community.
+    """
+    if not actor.is_authenticated or not actor.is_active:
+        return NOTHING
+    if actor.is_superuser:
+        return Q()
+    level = actor.scope_level
+    if level == ScopeLevel.GRID and grid is not None:
+        return Q(**{f"{grid}_id": actor.grid_id})
+    ids = community_ids_in_scope(actor)
+    if not ids:
+        return NOTHING
+    if len(ids) == 1:
+        return Q(**{f"{community}_id": ids[0]})
+    return Q(**{f"{community}_id__in": ids})

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "linli.core"
+    label = "core"
+    verbose_name = _("Accounts and audit")
+
+    def ready(self) -> None:
+        from linli.core import auth  # noqa: F401  (signal receivers)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        ("home", _("Home"), reverse("home")),
+        ("residents", _("Residents"), reverse("registry:residents")),
+        ("buildings", _("Buildings"), reverse("registry:buildings")),
+    ]
+    if user.can_import:
+        items.append(("imports", _("Imports"), reverse("registry:imports")))
+    items.append(("audit", _("Audit log"), reverse("audit")))
+    if user.is_staff:
+        items.append(("admin", _("Back office"), reverse("admin:index")))
+    path = request.path
+    nav = []
+    for key, label, url in items:
+        active = path == url if key == "home" else path.startswith(url)
+        nav.append({"key": key, "label": label, "url": url, "active": active})
+    return {"nav_items": nav}

@@ -1,0 +1,36 @@
+"""The roles a staff account can hold, and what each may do. Scope (street/community/grid) is separate."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    STREET_ADMIN = "street_admin", _("Street administrator")
+    COMMUNITY_ADMIN = "community_admin", _("Community commander / administrator")
+    GRID_LEADER = "grid_leader", _("Grid leader")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    TEAM_MEMBER = "team_member", _("Team member")
+    OBSERVER = "observer", _("Observer")
+
+
+class ScopeLevel(models.TextChoices):
+    STREET = "street", _("Street")
+    COMMUNITY = "community", _("Community")
+    GRID = "grid", _("Grid")
+
+
+# Which level of the organisation a role's account is attached to.
+ROLE_SCOPE = {
+    Role.STREET_ADMIN: ScopeLevel.STREET,
+    Role.COMMUNITY_ADMIN: ScopeLevel.COMMUNITY,
+    Role.GRID_LEADER: ScopeLevel.GRID,
+    Role.GRID_WORKER: ScopeLevel.GRID,
+    Role.TEAM_MEMBER: ScopeLevel.COMMUNITY,
+    Role.OBSERVER: None,  # an observer may watch a street or a community
+}
+
+# Staff who work with residents directly may see full ID numbers and phones, one reveal at a time.
+REVEAL_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN, Role.GRID_LEADER, Role.GRID_WORKER})
+EDIT_RESIDENT_ROLES = REVEAL_ROLES
+IMPORT_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
+ADMIN_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})

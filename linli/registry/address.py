@@ -1,0 +1,101 @@
+"""Addresses as people write them: 3号楼2单元501室, 3栋2单元501, 3-2-501, 三单元, full-width digits.
+
+Normalised to (building, entrance, room) strings so that "3号楼" and "3栋" and "３" are one building.
+Dispatched lists (epidemic) use the same parser to match records to households.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+
+
+def _cn_number(text: str) -> str:
+    """一 → 1, 十二 → 12, 二十 → 20; anything else unchanged."""
+    if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
+        return text
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return str((_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0))
+    return "".join(str(_CN_DIGITS[ch]) for ch in text)
+
+
+def fold(text: object) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
+
+
+_BUILDING = re.compile(r"([0-9A-Za-z一二三四五六七八九十两]+)(?:号楼|号院楼|栋|幢|座|号|楼)")
+_ENTRANCE = re.compile(r"([0-9一二三四五六七八九十两]+)(?:单元|门|梯)")
+_ROOM = re.compile(r"([0-9]+[A-Za-z]?)(?:室|房|号|户)?$")
+_DASHED = re.compile(r"(?:^|[^0-9])([0-9]+[A-Za-z]?)-([0-9]+)-([0-9]+[A-Za-z]?)(?:室|号)?$")
+_DASHED2 = re.compile(r"(?:^|[^0-9])([0-9]+[A-Za-z]?)-([0-9]+[A-Za-z]?)(?:室|号)?$")
+
+
+def clean_building(text: object) -> str:
+    value = fold(text)
+    value = re.sub(r"(号楼|号院楼|栋|幢|座|号|楼)$", "", value)
+    return _cn_number(value).upper()
+
+
+def clean_entrance(text: object) -> str:
+    value = re.sub(r"(单元|门|梯)$", "", fold(text))
+    return _cn_number(value)
+
+
+def clean_room(text: object) -> str:
+    value = re.sub(r"(室|房|号|户)$", "", fold(text))
+    return value.upper()
+
+
+@dataclass(frozen=True)
+class Address:
+    building: str
+    entrance: str
+    room: str
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.building and self.room)
+
+
+def parse_address(text: object) -> Address:
+    value = fold(text).replace("—", "-").replace("－", "-")
+    if not value:
+        return Address("", "", "")
+    dashed = _DASHED.search(value)
+    if dashed:
+        return Address(dashed.group(1).upper(), dashed.group(2), dashed.group(3).upper())
+    building = entrance = room = ""
+    rest = value
+    match = _BUILDING.search(rest)
+    if not match:
+        dashed2 = _DASHED2.search(value)
+        if dashed2:
+            return Address(dashed2.group(1).upper(), "", dashed2.group(2).upper())
+    if match:
+        building = _cn_number(match.group(1)).upper()
+        rest = rest[match.end() :]
+    match = _ENTRANCE.search(rest)
+    if match:
+        entrance = _cn_number(match.group(1))
+        rest = rest[match.end() :]
+    match = _ROOM.search(rest)
+    if match:
+        room = match.group(1).upper()
+    return Address(building, entrance, room)

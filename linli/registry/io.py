@@ -1,0 +1,497 @@
+"""Importing the resident ledger from spreadsheets, and exporting filtered lists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from linli.core.excel import write_xlsx
+from linli.core.identity import InvalidIdentity, mask_id_number, mask_phone, normalize_phone, parse_id_number
+from linli.core.imports import CheckResult, CommitResult, RowError, register_importer
+from linli.core.models import ImportJob, User
+from linli.core.spreadsheet import Column, Table, iter_chunks
+from linli.registry.address import clean_building, clean_entrance, clean_room, fold, parse_address
+from linli.registry.models import (
+    RECORDED_KINDS,
+    Building,
+    Entrance,
+    Household,
+    Relation,
+    Residency,
+    Resident,
+    SpecialCare,
+    SpecialKind,
+    household_label,
+)
+
+RESIDENT_KIND = "registry.residents"
+
+# Values people write in the "relation to householder" column, most specific first.
+_RELATIONS: list[tuple[tuple[str, ...], str]] = [
+    (("户主", "本人", "本身"), Relation.SELF),
+    (("儿媳", "女婿"), Relation.CHILD_IN_LAW),
+    (("配偶", "妻", "夫", "丈夫", "老伴", "爱人"), Relation.SPOUSE),
+    (("孙", "外孙"), Relation.GRANDCHILD),
+    (("祖父", "祖母", "外公", "外婆", "爷爷", "奶奶", "姥姥", "姥爷"), Relation.GRANDPARENT),
+    (("子", "女", "儿"), Relation.CHILD),
+    (("父", "母", "岳", "公公", "婆婆"), Relation.PARENT),
+    (("兄", "弟", "姐", "妹"), Relation.SIBLING),
+    (("租",), Relation.TENANT),
+]
+_RESIDENCY: list[tuple[tuple[str, ...], str]] = [
+    (("人户一致", "户籍且实住"), Residency.BOTH),
+    (("人在户不在", "流动", "租住", "外来", "暂住", "非户籍"), Residency.LIVING),
+    (("户在人不在", "空挂", "不在本地", "外出", "否", "未居住"), Residency.REGISTERED),
+    (("是", "实住", "常住", "户籍", "在住"), Residency.BOTH),
+]
+_SPECIAL: list[tuple[tuple[str, ...], str | None]] = [
+    (("独居", "空巢"), SpecialKind.ELDERLY_ALONE),
+    (("残",), SpecialKind.DISABLED),
+    (("慢性", "慢病", "高血压", "糖尿病", "透析", "心脏病"), SpecialKind.CHRONIC),
+    (("孕", "产妇"), SpecialKind.PREGNANT),
+    (("需帮扶", "帮扶", "困难", "行动不便", "卧床", "失能", "需要帮助", "需帮助"), SpecialKind.NEEDS_HELP),
+    # These follow from the birth date; the column may still mention them.
+    (("80", "八十", "高龄"), None),
+    (("婴", "幼"), None),
+]
+_SPLIT = re.compile(r"[、,，;；/|\s]+")
+
+
+def _lookup(text: str, table: list[tuple[tuple[str, ...], Any]], default: Any) -> Any:
+    for words, value in table:
+        if any(w in text for w in words):
+            return value
+    return default
+
+
+def parse_relation(text: object) -> str:
+    value = fold(text)
+    if not value:
+        return Relation.OTHER
+    for choice in Relation:
+        if value in (choice.value, str(choice.label)):
+            return choice.value
+    return _lookup(value, _RELATIONS, Relation.OTHER)
+
+
+def parse_residency(text: object) -> str:
+    value = fold(text)
+    if not value:
+        return Residency.BOTH
+    for choice in Residency:
+        if value == choice.value:
+            return choice.value
+    return _lookup(value, _RESIDENCY, Residency.BOTH)
+
+
+def parse_special(text: object) -> tuple[list[str], list[str]]:
+    """The recorded special-population kinds named in a cell, and the words that were not recognised."""
+    kinds: list[str] = []
+    unknown: list[str] = []
+    for word in _SPLIT.split(fold(text)):
+        if not word or word in {"无", "否", "-", "—"}:
+            continue
+        if word in SpecialKind.values:
+            kind: str | None = word
+        else:
+            kind = _lookup(word, _SPECIAL, "?")
+        if kind == "?":
+            unknown.append(word)
+        elif kind and kind not in kinds:
+            kinds.append(kind)
+    return kinds, unknown
+
+
+COLUMNS = [
+    Column("name", gettext_lazy("name"), ("姓名", "名字", "居民姓名", "人员姓名", "name"), required=True),
+    Column(
+        "id_number",
+        gettext_lazy("ID number"),
+        ("身份证号", "身份证号码", "证件号码", "公民身份号码", "身份证", "证件号", "id number", "id_number"),
+        required=True,
+    ),
+    Column("sex", gettext_lazy("sex"), ("性别", "sex")),
+    Column(
+        "phone",
+        gettext_lazy("phone"),
+        ("手机", "手机号", "手机号码", "联系电话", "电话", "联系方式", "phone"),
+    ),
+    Column(
+        "address",
+        gettext_lazy("address"),
+        ("住址", "现住址", "居住地址", "家庭住址", "详细地址", "地址", "address"),
+    ),
+    Column(
+        "building",
+        gettext_lazy("building"),
+        ("楼号", "楼栋", "栋", "幢", "楼宇", "楼栋号", "号楼", "building"),
+    ),
+    Column("entrance", gettext_lazy("entrance"), ("单元", "单元号", "entrance")),
+    Column("room", gettext_lazy("room"), ("室", "门牌", "门牌号", "房号", "户号", "房间号", "室号", "room")),
+    Column("relation", gettext_lazy("relation"), ("与户主关系", "户主关系", "关系", "relation")),
+    Column(
+        "residency",
+        gettext_lazy("residency"),
+        ("人户状态", "人户情况", "居住状态", "是否实住", "居住情况", "residency"),
+    ),
+    Column(
+        "special",
+        gettext_lazy("special population"),
+        ("特殊人群", "人群类别", "重点人群", "特殊群体", "人员类别", "special"),
+    ),
+    Column(
+        "contact_name",
+        gettext_lazy("family contact"),
+        ("紧急联系人", "家属联系人", "联系人", "监护人", "contact"),
+    ),
+    Column(
+        "contact_phone",
+        gettext_lazy("family contact phone"),
+        ("紧急联系人电话", "联系人电话", "家属电话", "监护人电话", "contact phone"),
+    ),
+    Column("notes", gettext_lazy("notes"), ("备注", "说明", "notes")),
+]
+_LABEL = {c.field: c.aliases[0] for c in COLUMNS}
+_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7·A-Za-z .\-]{1,50}$")
+
+
+@register_importer
+class ResidentImporter:
+    kind: ClassVar[str] = RESIDENT_KIND
+    columns: ClassVar[list[Column]] = COLUMNS
+
+    def check(self, job: ImportJob, table: Table) -> CheckResult:
+        result = CheckResult()
+        known = set(Building.objects.filter(community_id=job.community_id).values_list("number", flat=True))
+        create_buildings = bool(job.options.get("create_buildings"))
+        has_address = any(f in table.columns for f in ("address", "building", "room"))
+        if not has_address:
+            for row, _values in table.rows:
+                result.errors.append(
+                    RowError(
+                        row, _LABEL["address"], _("no address columns (住址, or 楼号/单元/室) in the file")
+                    )
+                )
+            return result
+        first_seen: dict[str, int] = {}
+        for row, values in table.rows:
+            errors: list[RowError] = []
+
+            def fail(column: str, message: str, row: int = row, errors: list[RowError] = errors) -> None:
+                errors.append(RowError(row, _LABEL[column], message))
+
+            name = fold(values.get("name", "")).replace("•", "·")
+            if not name:
+                fail("name", _("the name is missing"))
+            elif not _NAME_RE.match(name):
+                fail("name", _("“%(name)s” does not look like a name") % {"name": name})
+
+            raw_id = values.get("id_number", "")
+            identity = None
+            if isinstance(raw_id, float):
+                fail(
+                    "id_number",
+                    _(
+                        "Excel stored the ID number as a number and lost its last digits; format the column as text"
+                    ),
+                )
+            else:
+                try:
+                    identity = parse_id_number(raw_id)
+                except InvalidIdentity as exc:
+                    fail("id_number", f"{raw_id}: {exc}")
+            if identity is not None:
+                seen = first_seen.get(identity.number)
+                if seen is not None:
+                    fail("id_number", _("the same ID number as row %(row)d") % {"row": seen})
+                else:
+                    first_seen[identity.number] = row
+                sex = fold(values.get("sex", ""))
+                if sex and sex[0] in "男女" and {"男": "M", "女": "F"}[sex[0]] != identity.sex:
+                    fail("sex", _("the sex “%(sex)s” does not match the ID number") % {"sex": sex})
+
+            phone = ""
+            if values.get("phone") not in ("", None):
+                try:
+                    phone = normalize_phone(values["phone"])
+                except InvalidIdentity as exc:
+                    fail("phone", str(exc))
+            contact_phone = ""
+            if values.get("contact_phone") not in ("", None):
+                try:
+                    contact_phone = normalize_phone(values["contact_phone"])
+                except InvalidIdentity as exc:
+                    fail("contact_phone", str(exc))
+
+            parsed = parse_address(values.get("address", ""))
+            building = clean_building(values["building"]) if values.get("building") else parsed.building
+            entrance = clean_entrance(values["entrance"]) if values.get("entrance") else parsed.entrance
+            room = clean_room(values["room"]) if values.get("room") else parsed.room
+            if not building or not room:
+                fail(
+                    "address",
+                    _("the address needs a building and a room (e.g. 3号楼2单元501); got “%(text)s”")
+                    % {
+                        "text": values.get("address")
+                        or "/".join(str(values.get(k, "")) for k in ("building", "room"))
+                    },
+                )
+            elif building not in known and not create_buildings:
+                fail(
+                    "building",
+                    _(
+                        "building %(building)s is not registered in this community (add it first, or tick “create missing buildings”)"
+                    )
+                    % {"building": building},
+                )
+
+            kinds, unknown = parse_special(values.get("special", ""))
+            notes = fold(values.get("notes", ""))[:400]
+            if unknown:
+                notes = (notes + " " + _("special: %(words)s") % {"words": "、".join(unknown)}).strip()[:500]
+            if errors or identity is None:
+                result.errors.extend(errors)
+                continue
+            result.records.append(
+                (
+                    row,
+                    {
+                        "name": name,
+                        "id_number": identity.number,
+                        "legacy_id": identity.legacy,
+                        "birth_date": identity.birth_date,
+                        "sex": identity.sex,
+                        "phone": phone,
+                        "building": building,
+                        "entrance": entrance,
+                        "room": room,
+                        "relation": parse_relation(values.get("relation", "")),
+                        "residency": parse_residency(values.get("residency", "")),
+                        "special": kinds if "special" in table.columns else None,
+                        "contact_name": fold(values.get("contact_name", ""))[:50],
+                        "contact_phone": contact_phone,
+                        "notes": notes,
+                    },
+                )
+            )
+        return result
+
+    def preview_row(self, record: dict[str, Any]) -> dict[str, str]:
+        return {
+            "name": record["name"],
+            "id_number": mask_id_number(record["id_number"]),
+            "phone": mask_phone(record["phone"]),
+            "address": household_label(record["building"], record["entrance"], record["room"]),
+            "relation": str(Relation(record["relation"]).label),
+            "residency": str(Residency(record["residency"]).label),
+            "special": "、".join(str(SpecialKind(k).label) for k in record["special"] or []),
+        }
+
+    def commit(self, job: ImportJob, result: CheckResult, actor: User) -> CommitResult:
+        from linli.registry.services import RESIDENT_FIELDS, resident_snapshot
+
+        community_id = job.community_id
+        assert community_id is not None
+        records = [r for _row, r in result.records]
+        outcome = CommitResult()
+
+        buildings = {b.number: b for b in Building.objects.filter(community_id=community_id)}
+        for number in sorted({r["building"] for r in records} - set(buildings)):
+            buildings[number] = Building.objects.create(community_id=community_id, number=number)
+
+        entrances = {
+            (e.building_id, e.number): e for e in Entrance.objects.filter(building__community_id=community_id)
+        }
+        wanted = {(buildings[r["building"]].pk, r["entrance"]) for r in records}
+        new_entrances = [Entrance(building_id=b, number=n) for b, n in wanted - set(entrances)]
+        Entrance.objects.bulk_create(new_entrances, batch_size=1000)
+        if new_entrances:
+            entrances = {
+                (e.building_id, e.number): e
+                for e in Entrance.objects.filter(building__community_id=community_id)
+            }
+
+        households = {
+            (h.entrance_id, h.room): h
+            for h in Household.objects.filter(community_id=community_id).only(
+                "id", "entrance_id", "room", "grid_id"
+            )
+        }
+        new_households: dict[tuple[int, str], Household] = {}
+        for r in records:
+            building = buildings[r["building"]]
+            entrance = entrances[(building.pk, r["entrance"])]
+            key = (entrance.pk, r["room"])
+            if key not in households and key not in new_households:
+                new_households[key] = Household(
+                    community_id=community_id,
+                    grid_id=building.grid_id,
+                    building=building,
+                    entrance=entrance,
+                    room=r["room"],
+                )
+        Household.objects.bulk_create(list(new_households.values()), batch_size=1000)
+        households.update(new_households)
+
+        existing: dict[str, Resident] = {}
+        ids = [r["id_number"] for r in records]
+        for chunk in iter_chunks(ids, 500):
+            for resident in Resident.objects.filter(
+                community_id=community_id, id_number__in=chunk
+            ).prefetch_related("special"):
+                existing[resident.id_number] = resident
+
+        to_create: list[Resident] = []
+        to_update: list[Resident] = []
+        tags_for: dict[str, list[str] | None] = {}
+        update_audit: list[tuple[Resident, dict[str, Any]]] = []
+        for r in records:
+            building = buildings[r["building"]]
+            household = households[(entrances[(building.pk, r["entrance"])].pk, r["room"])]
+            fields = {
+                "name": r["name"],
+                "household_id": household.pk,
+                "grid_id": building.grid_id,
+                "birth_date": r["birth_date"],
+                "sex": r["sex"],
+                "legacy_id": r["legacy_id"],
+                "phone": r["phone"],
+                "relation": r["relation"],
+                "residency": r["residency"],
+                "contact_name": r["contact_name"],
+                "contact_phone": r["contact_phone"],
+                "notes": r["notes"],
+            }
+            tags_for[r["id_number"]] = r["special"]
+            current = existing.get(r["id_number"])
+            if current is None:
+                resident = Resident(community_id=community_id, id_number=r["id_number"], **fields)
+                resident.fill_search_keys()
+                to_create.append(resident)
+                continue
+            before = resident_snapshot(current)
+            # An empty cell does not erase what staff recorded by hand.
+            changed = False
+            for key, value in fields.items():
+                if value in ("", None) and key in {"phone", "contact_name", "contact_phone", "notes"}:
+                    continue
+                if getattr(current, key) != value:
+                    setattr(current, key, value)
+                    changed = True
+            old_tags = sorted(s.kind for s in current.special.all())
+            new_tags = r["special"]
+            tags_changed = new_tags is not None and sorted(new_tags) != old_tags
+            if changed or tags_changed:
+                current.fill_search_keys()
+                to_update.append(current)
+                update_audit.append((current, before))
+                outcome.updated += 1
+            else:
+                tags_for[r["id_number"]] = None
+                outcome.unchanged += 1
+
+        Resident.objects.bulk_create(to_create, batch_size=2000)
+        outcome.created = len(to_create)
+        if to_update:
+            Resident.objects.bulk_update(
+                to_update,
+                [*RESIDENT_FIELDS, "id_rev", "phone_rev", "legacy_id", "household", "grid"],
+                batch_size=1000,
+            )
+
+        by_id = {r.id_number: r for r in [*to_create, *to_update]}
+        replace = [by_id[i].pk for i, kinds in tags_for.items() if kinds is not None and i in by_id]
+        for chunk in iter_chunks(replace, 500):
+            SpecialCare.objects.filter(resident_id__in=chunk, kind__in=RECORDED_KINDS).delete()
+        SpecialCare.objects.bulk_create(
+            [
+                SpecialCare(resident_id=by_id[i].pk, kind=k)
+                for i, kinds in tags_for.items()
+                if kinds and i in by_id
+                for k in kinds
+            ],
+            batch_size=2000,
+        )
+        _audit_updates(actor, job, update_audit)
+        return outcome
+
+
+def _audit_updates(actor: User, job: ImportJob, updates: Iterable[tuple[Resident, dict[str, Any]]]) -> None:
+    from linli.core.audit import diff
+    from linli.core.models import AuditLog
+    from linli.core.request_context import current_origin
+    from linli.registry.services import resident_snapshot
+
+    where = current_origin()
+    rows = []
+    for resident, before in updates:
+        changes = diff(before, resident_snapshot(resident))
+        rows.append(
+            AuditLog(
+                actor=actor,
+                actor_label=actor.name,
+                ip=job.origin_ip or where.ip,
+                via=where.via,
+                action=AuditLog.Action.UPDATE,
+                target_type="registry.resident",
+                target_id=str(resident.pk),
+                target_label=resident.name,
+                community_id=resident.community_id,
+                detail=_("updated from import “%(file)s”") % {"file": job.filename},
+                changes=changes,
+            )
+        )
+    AuditLog.objects.bulk_create(rows, batch_size=1000)
+
+
+EXPORT_HEADERS = [
+    gettext_lazy("name"),
+    gettext_lazy("ID number"),
+    gettext_lazy("sex"),
+    gettext_lazy("age"),
+    gettext_lazy("phone"),
+    gettext_lazy("building"),
+    gettext_lazy("entrance"),
+    gettext_lazy("room"),
+    gettext_lazy("relation"),
+    gettext_lazy("residency"),
+    gettext_lazy("special population"),
+    gettext_lazy("family contact"),
+    gettext_lazy("family contact phone"),
+    gettext_lazy("grid"),
+    gettext_lazy("notes"),
+]
+
+
+def residents_xlsx(residents: Iterable[Resident], *, unmasked: bool) -> bytes:
+    """The export keeps the import's column names, so an exported file can be edited and re-imported."""
+    headers = [str(h) for h in EXPORT_HEADERS]
+
+    def rows() -> Iterable[list[object]]:
+        for r in residents:
+            h = r.household
+            yield [
+                r.name,
+                r.id_number if unmasked else r.masked_id_number,
+                r.get_sex_display(),
+                r.age,
+                r.phone if unmasked else r.masked_phone,
+                h.building.number,
+                h.entrance.number,
+                h.room,
+                r.get_relation_display(),
+                r.get_residency_display(),
+                "、".join(r.special_labels()),
+                r.contact_name,
+                r.contact_phone if unmasked else r.masked_contact_phone,
+                r.grid.name if r.grid else "",
+                r.notes,
+            ]
+
+    return write_xlsx(
+        headers, rows(), title=_("Residents"), widths=(10, 22, 6, 6, 14, 8, 6, 8, 12, 18, 20, 12, 16, 12, 30)
+    )
