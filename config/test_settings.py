@@ -11,3 +11,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+import warnings  # noqa: E402
+
+# WhiteNoise looks for collected static files, which tests never collect.
+warnings.filterwarnings("ignore", message="No directory at")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import File, Query, Router, UploadedFile
+from ninja import File, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 
 from linli.core.imports import ImportRefused, import_commit, import_create, import_preview
@@ -106,13 +106,13 @@ def resident_detail(request: HttpRequest, resident_id: int) -> ResidentOut:
 
 
 @router.post("/residents/{resident_id}/reveal", response={200: RevealOut, 400: ErrorOut, 403: ErrorOut})
-def resident_reveal_api(request: HttpRequest, resident_id: int, body: RevealIn) -> tuple[int, object]:
+def resident_reveal_api(request: HttpRequest, resident_id: int, body: RevealIn) -> Status:
     actor = _actor(request)
     resident = resident_get(actor, resident_id)
     if body.field not in REVEALABLE:
-        return 400, ErrorOut(detail=f"field must be one of {sorted(REVEALABLE)}")
+        return Status(400, ErrorOut(detail=f"field must be one of {sorted(REVEALABLE)}"))
     value = resident_reveal(actor=actor, resident=resident, field=body.field)
-    return 200, RevealOut(field=body.field, value=value)
+    return Status(200, RevealOut(field=body.field, value=value))
 
 
 def import_out(job: ImportJob) -> ImportOut:
@@ -138,7 +138,7 @@ def imports(
     file: File[UploadedFile],  # type: ignore[type-arg]
     commit: bool = False,
     create_buildings: bool = False,
-) -> tuple[int, object]:
+) -> Status:
     """Check a resident ledger (commit=false), or check and import it atomically (commit=true)."""
     actor = _actor(request)
     target = community_get(actor, community)
@@ -154,13 +154,13 @@ def imports(
             options={"create_buildings": create_buildings},
         )
     except ImportRefused as exc:
-        return 400, ErrorOut(detail=str(exc))
+        return Status(400, ErrorOut(detail=str(exc)))
     job = import_preview(job=job)
     if job.status == ImportJob.Status.FAILED:
-        return 422, import_out(job)
+        return Status(422, import_out(job))
     if commit:
         job = import_commit(actor=actor, job=job)
-    return 200, import_out(job)
+    return Status(200, import_out(job))
 
 
 @router.get("/imports/{job_id}", response=ImportOut)

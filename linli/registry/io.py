@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from django.conf import settings
+from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from linli.core.excel import write_xlsx
 from linli.core.identity import InvalidIdentity, mask_id_number, mask_phone, normalize_phone, parse_id_number
@@ -16,6 +20,7 @@ from linli.core.models import ImportJob, User
 from linli.core.spreadsheet import Column, Table, iter_chunks
 from linli.registry.address import clean_building, clean_entrance, clean_room, fold, parse_address
 from linli.registry.models import (
+    DERIVED_KINDS,
     RECORDED_KINDS,
     Building,
     Entrance,
@@ -58,7 +63,7 @@ _SPECIAL: list[tuple[tuple[str, ...], str | None]] = [
     (("80", "八十", "高龄"), None),
     (("婴", "幼"), None),
 ]
-_SPLIT = re.compile(r"[、,，;；/|\s]+")
+_SPLIT = re.compile(r"[、,，;；/|]+")
 
 
 def _lookup(text: str, table: list[tuple[tuple[str, ...], Any]], default: Any) -> Any:
@@ -68,36 +73,48 @@ def _lookup(text: str, table: list[tuple[tuple[str, ...], Any]], default: Any) -
     return default
 
 
+def _by_label(value: str, choices: type[models.TextChoices]) -> str | None:
+    """A choice named by its code or by its label in any of the interface's languages (exports use labels)."""
+    folded = value.lower().replace(" ", "")
+    for choice in choices:
+        if folded == choice.value:
+            return choice.value
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                if folded == str(choice.label).lower().replace(" ", ""):
+                    return choice.value
+    return None
+
+
 def parse_relation(text: object) -> str:
     value = fold(text)
     if not value:
         return Relation.OTHER
-    for choice in Relation:
-        if value in (choice.value, str(choice.label)):
-            return choice.value
-    return _lookup(value, _RELATIONS, Relation.OTHER)
+    return _by_label(value, Relation) or _lookup(value, _RELATIONS, Relation.OTHER)
 
 
 def parse_residency(text: object) -> str:
     value = fold(text)
     if not value:
         return Residency.BOTH
-    for choice in Residency:
-        if value == choice.value:
-            return choice.value
-    return _lookup(value, _RESIDENCY, Residency.BOTH)
+    return _by_label(value, Residency) or _lookup(value, _RESIDENCY, Residency.BOTH)
 
 
 def parse_special(text: object) -> tuple[list[str], list[str]]:
     """The recorded special-population kinds named in a cell, and the words that were not recognised."""
     kinds: list[str] = []
     unknown: list[str] = []
-    for word in _SPLIT.split(fold(text)):
+    words: list[str] = []
+    for piece in _SPLIT.split(unicodedata.normalize("NFKC", str(text or ""))):
+        # Labels may contain spaces ("elderly living alone"); otherwise spaces separate words too.
+        words.extend([piece] if _by_label(fold(piece), SpecialKind) else piece.split())
+    for word in (fold(w) for w in words):
         if not word or word in {"无", "否", "-", "—"}:
             continue
-        if word in SpecialKind.values:
-            kind: str | None = word
-        else:
+        kind: str | None = _by_label(word, SpecialKind)
+        if kind in DERIVED_KINDS:
+            kind = None
+        elif kind is None:
             kind = _lookup(word, _SPECIAL, "?")
         if kind == "?":
             unknown.append(word)
@@ -449,21 +466,21 @@ def _audit_updates(actor: User, job: ImportJob, updates: Iterable[tuple[Resident
 
 
 EXPORT_HEADERS = [
-    gettext_lazy("name"),
-    gettext_lazy("ID number"),
-    gettext_lazy("sex"),
-    gettext_lazy("age"),
-    gettext_lazy("phone"),
-    gettext_lazy("building"),
-    gettext_lazy("entrance"),
-    gettext_lazy("room"),
-    gettext_lazy("relation"),
-    gettext_lazy("residency"),
-    gettext_lazy("special population"),
-    gettext_lazy("family contact"),
-    gettext_lazy("family contact phone"),
-    gettext_lazy("grid"),
-    gettext_lazy("notes"),
+    pgettext_lazy("spreadsheet column", "name"),
+    pgettext_lazy("spreadsheet column", "ID number"),
+    pgettext_lazy("spreadsheet column", "sex"),
+    pgettext_lazy("spreadsheet column", "age"),
+    pgettext_lazy("spreadsheet column", "phone"),
+    pgettext_lazy("spreadsheet column", "building"),
+    pgettext_lazy("spreadsheet column", "entrance"),
+    pgettext_lazy("spreadsheet column", "room"),
+    pgettext_lazy("spreadsheet column", "relation"),
+    pgettext_lazy("spreadsheet column", "residency"),
+    pgettext_lazy("spreadsheet column", "special population"),
+    pgettext_lazy("spreadsheet column", "family contact"),
+    pgettext_lazy("spreadsheet column", "family contact phone"),
+    pgettext_lazy("spreadsheet column", "grid"),
+    pgettext_lazy("spreadsheet column", "notes"),
 ]
 
 
