@@ -166,6 +166,9 @@ def import_commit(*, actor: User, job: ImportJob) -> ImportJob:
             job.errors = [e.as_dict() for e in sorted(result.errors, key=lambda e: e.row)]
             job.created, job.updated, job.unchanged = outcome.created, outcome.updated, outcome.unchanged
             job.finished_at = timezone.now()
+            # The uploaded file holds personal data; once imported, the registry and the error list
+            # are what is kept (PIPL: keep no more than the purpose needs).
+            job.content = b""
             job.save()
             with origin(Origin(ip=job.origin_ip, via=current_origin().via)):
                 audit_record(

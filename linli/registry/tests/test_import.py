@@ -171,3 +171,10 @@ def test_exported_lists_can_be_imported_again_unchanged(world, client):
     assert job.rejected == 0
     assert job.created == 0
     assert job.unchanged == Resident.objects.filter(community=world.community).count()
+
+
+def test_the_uploaded_file_is_not_kept_after_the_import(world):
+    job = run(world, ledger_xlsx(good_rows()))
+    job.refresh_from_db()
+    assert bytes(job.content) == b""
+    assert job.created == 3
