@@ -3,9 +3,12 @@ the same community but another grid (bob, grid 2), and an outsider from another 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
+from django.utils import translation
 
 from linli.core.models import User
 from linli.core.roles import Role
@@ -18,6 +21,18 @@ from linli.factories import (
     UserFactory,
 )
 from linli.registry.models import Building, Community, Grid, Resident
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Tests read English messages; the Chinese default has its own tests (test_i18n)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client(headers={"Accept-Language": "en"})
 
 
 @dataclass

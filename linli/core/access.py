@@ -24,7 +24,7 @@ def community_ids_in_scope(actor: User) -> list[int] | None:
     if level in (ScopeLevel.GRID, ScopeLevel.COMMUNITY):
         return [actor.community_id] if actor.community_id else []
     if level == ScopeLevel.STREET:
-        return list(Community.objects.filter(street_id=actor.street_id).values_list("id", flat=True))
+        return list(Community.objects.filter(street_id=actor.street_id or 0).values_list("id", flat=True))
     return []
 
 

@@ -10,7 +10,7 @@ class LinliUserAdmin(UserAdmin):
     list_filter = ("role", "is_active", "street", "community")
     search_fields = ("username", "display_name", "phone")
     fieldsets = (
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         (
             "Linli",
             {

@@ -209,7 +209,7 @@ def error_report(job: ImportJob) -> bytes:
 
 def previous_import_of_same_file(job: ImportJob) -> ImportJob | None:
     return (
-        ImportJob.objects.filter(sha256=job.sha256, kind=job.kind, community_id=job.community_id)
+        ImportJob.objects.filter(sha256=job.sha256, kind=job.kind, community=job.community)
         .filter(status=ImportJob.Status.COMMITTED)
         .exclude(pk=job.pk)
         .order_by("-finished_at")

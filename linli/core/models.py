@@ -99,9 +99,9 @@ class User(AbstractUser):
 
     def sync_scope(self) -> None:
         """Fill the broader levels from the most specific one."""
-        if self.grid_id:
+        if self.grid is not None:
             self.community_id = self.grid.community_id
-        if self.community_id:
+        if self.community is not None:
             self.street_id = self.community.street_id
 
     def clean(self) -> None:

@@ -28,7 +28,7 @@ class SpreadsheetError(ValueError):
 @dataclass
 class Column:
     field: str
-    label: str  # a readable name for error messages
+    label: object  # a readable name (lazy translation) for error messages
     aliases: tuple[str, ...]
     required: bool = False
 
@@ -136,10 +136,10 @@ def _grid(content: bytes, kind: str) -> list[list[object]]:
     for index in range(len(workbook.sheet_names)):
         try:
             sheet = workbook.get_sheet_by_index(index)
-            rows = sheet.to_python(skip_empty_area=False)
+            raw: list[list[object]] = [list(r) for r in sheet.to_python(skip_empty_area=False)]
         except Exception:
             continue
-        rows = _fill_merged(rows, sheet.merged_cell_ranges or [])
+        rows = _fill_merged(raw, sheet.merged_cell_ranges or [])
         if any(any(str(c).strip() for c in row) for row in rows):
             return rows
         best = best or rows
@@ -174,7 +174,7 @@ def read_table(content: bytes, filename: str, columns: list[Column]) -> Table:
 
     # The header is the row among the first few that names the most known columns; a title merged
     # across the top, or notes above the header, are skipped.
-    best_row, best_map = -1, {}
+    best_row, best_map = -1, dict[str, int]()
     for index, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         mapping: dict[str, int] = {}
         for col, cell in enumerate(row):

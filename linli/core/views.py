@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from linli.core.auth import ThrottledAuthenticationForm
-from linli.core.models import AuditLog
+from linli.core.models import AuditLog, User
 from linli.core.roles import Role
 from linli.core.selectors import audit_for
 
@@ -31,21 +31,21 @@ def home(request: HttpRequest) -> HttpResponse:
         residents_to_complete,
     )
 
-    user = request.user
-    context: dict[str, object] = {"overview": overview(user)}  # type: ignore[arg-type]
-    if user.role in (Role.GRID_WORKER, Role.GRID_LEADER) and not user.is_superuser:  # type: ignore[union-attr]
-        mine = buildings_with_counts(user).filter(worker=user)  # type: ignore[arg-type]
-        context["my_buildings"] = mine if mine.exists() else buildings_with_counts(user)  # type: ignore[arg-type]
-        context["to_complete"] = residents_to_complete(user)  # type: ignore[arg-type]
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, object] = {"overview": overview(user)}
+    if user.role in (Role.GRID_WORKER, Role.GRID_LEADER) and not user.is_superuser:
+        mine = buildings_with_counts(user).filter(worker=user)
+        context["my_buildings"] = mine if mine.exists() else buildings_with_counts(user)
+        context["to_complete"] = residents_to_complete(user)
         template = "core/home_grid.html"
-    elif user.scope_level == "street" or user.is_superuser:  # type: ignore[union-attr]
-        context["communities"] = communities_with_counts(user)  # type: ignore[arg-type]
+    elif user.scope_level == "street" or user.is_superuser:
+        context["communities"] = communities_with_counts(user)
         template = "core/home_street.html"
     else:
-        context["grids"] = grids_for(user).prefetch_related("buildings", "staff")  # type: ignore[arg-type]
-        context["to_complete"] = residents_to_complete(user, limit=10)  # type: ignore[arg-type]
-        if user.can_import:  # type: ignore[union-attr]
-            context["imports"] = ImportJob.objects.filter(community_id=user.community_id).defer("content")[:5]  # type: ignore[union-attr]
+        context["grids"] = grids_for(user).prefetch_related("buildings", "staff")
+        context["to_complete"] = residents_to_complete(user, limit=10)
+        if user.can_import:
+            context["imports"] = ImportJob.objects.filter(community=user.community).defer("content")[:5]
         template = "core/home_community.html"
     return render(request, template, context)
 

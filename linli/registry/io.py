@@ -183,6 +183,7 @@ class ResidentImporter:
 
     def check(self, job: ImportJob, table: Table) -> CheckResult:
         result = CheckResult()
+        assert job.community_id is not None, "resident imports always target a community"
         known = set(Building.objects.filter(community_id=job.community_id).values_list("number", flat=True))
         create_buildings = bool(job.options.get("create_buildings"))
         has_address = any(f in table.columns for f in ("address", "building", "room"))
@@ -342,9 +343,9 @@ class ResidentImporter:
         for r in records:
             building = buildings[r["building"]]
             entrance = entrances[(building.pk, r["entrance"])]
-            key = (entrance.pk, r["room"])
-            if key not in households and key not in new_households:
-                new_households[key] = Household(
+            room_key = (entrance.pk, r["room"])
+            if room_key not in households and room_key not in new_households:
+                new_households[room_key] = Household(
                     community_id=community_id,
                     grid_id=building.grid_id,
                     building=building,

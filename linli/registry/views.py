@@ -257,7 +257,9 @@ def building_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def building_new(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     community = (
-        communities_for(actor).filter(pk=_int(request.GET.get("community")) or actor.community_id).first()
+        communities_for(actor)
+        .filter(pk=_int(request.GET.get("community")) or actor.community_id or 0)
+        .first()
     )
     if community is None:
         raise Http404

@@ -41,13 +41,6 @@ def test_sessions_expire(world, client):
         assert client.get("/").status_code == 302
 
 
-def test_the_interface_is_chinese_by_default_and_switches_to_english(world, client):
-    client.force_login(world.alice)
-    assert 'lang="zh-Hans"' in client.get("/").content.decode()
-    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    assert 'lang="en"' in client.get("/").content.decode()
-
-
 def test_production_settings_pass_the_deploy_check():
     env = {
         **os.environ,
