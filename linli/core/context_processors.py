@@ -19,7 +19,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user.can_import:
         items.append(("imports", _("Imports"), reverse("registry:imports")))
     items.append(("audit", _("Audit log"), reverse("audit")))
-    if user.is_staff:
+    # The back office is not scoped by area, so only system administrators get it.
+    if user.is_superuser:
         items.append(("admin", _("Back office"), reverse("admin:index")))
     path = request.path
     nav = []
