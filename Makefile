@@ -48,10 +48,10 @@ bench: install-dev
 lint: install-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy linli config bench
+	DEBUG=true $(PY) -m mypy linli config bench
 
 messages: install-dev
-	DEBUG=true $(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules
+	DEBUG=true $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=node_modules --ignore=bench --ignore=test-artifacts
 	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
 
 lock:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.core.audit import audit_record
@@ -102,12 +102,18 @@ def import_create(
         filename=filename[:200],
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
-        options=options or {},
+        # Checks run on a worker with no request: they speak the uploader's language.
+        options={**(options or {}), "language": translation.get_language() or settings.LANGUAGE_CODE},
         origin_ip=current_origin().ip,
     )
 
 
 def _read_and_check(job: ImportJob) -> tuple[Importer, Table, CheckResult]:
+    with translation.override(job.options.get("language", settings.LANGUAGE_CODE)):
+        return _read_and_check_now(job)
+
+
+def _read_and_check_now(job: ImportJob) -> tuple[Importer, Table, CheckResult]:
     importer = importer_for(job.kind)
     table = read_table(bytes(job.content), job.filename, importer.columns)
     return importer, table, importer.check(job, table)
@@ -115,6 +121,11 @@ def _read_and_check(job: ImportJob) -> tuple[Importer, Table, CheckResult]:
 
 def import_preview(*, job: ImportJob) -> ImportJob:
     """Read and check the file; write nothing but the job's own summary."""
+    with translation.override(job.options.get("language", settings.LANGUAGE_CODE)):
+        return _import_preview(job)
+
+
+def _import_preview(job: ImportJob) -> ImportJob:
     try:
         importer, table, result = _read_and_check(job)
     except SpreadsheetError as exc:

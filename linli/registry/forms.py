@@ -10,6 +10,9 @@ from linli.core.models import User
 from linli.registry.address import clean_building, clean_entrance, clean_room
 from linli.registry.models import RECORDED_KINDS, Building, Community, Grid, Relation, Residency, SpecialKind
 
+# Phones bring up the number keypad; the server still accepts +86, spaces and dashes.
+TEL = {"inputmode": "tel", "autocomplete": "off"}
+
 
 class ResidentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=50)
@@ -18,7 +21,9 @@ class ResidentForm(forms.Form):
         max_length=30,
         help_text=_("18 characters (or an old 15-digit number); birth date and sex follow from it."),
     )
-    phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    phone = forms.CharField(
+        label=_("Phone"), max_length=30, required=False, widget=forms.TextInput(attrs=TEL)
+    )
     building = forms.ModelChoiceField(label=_("Building"), queryset=Building.objects.none())
     entrance = forms.CharField(label=_("Entrance"), max_length=10, required=False)
     room = forms.CharField(label=_("Room"), max_length=20)
@@ -32,7 +37,9 @@ class ResidentForm(forms.Form):
         help_text=_("“Over 80” and “infant” follow from the birth date."),
     )
     contact_name = forms.CharField(label=_("Family contact"), max_length=50, required=False)
-    contact_phone = forms.CharField(label=_("Family contact phone"), max_length=30, required=False)
+    contact_phone = forms.CharField(
+        label=_("Family contact phone"), max_length=30, required=False, widget=forms.TextInput(attrs=TEL)
+    )
     notes = forms.CharField(
         label=_("Notes"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -89,6 +96,7 @@ class BuildingForm(forms.ModelForm):
     class Meta:
         model = Building
         fields = ["number", "grid", "worker", "floors", "address", "contact_name", "contact_phone"]
+        widgets = {"contact_phone": forms.TextInput(attrs=TEL)}
 
     def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -262,7 +262,7 @@ class ResidentImporter:
                 fail(
                     "building",
                     _(
-                        "building %(building)s is not registered in this community (add it first, or tick “create missing buildings”)"
+                        "building %(building)s is not registered in this community (add it first, or tick “Create buildings that are not registered yet”)"
                     )
                     % {"building": building},
                 )

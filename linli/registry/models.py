@@ -8,13 +8,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.core.identity import mask_id_number, mask_phone
 
 
 class Street(models.Model):
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place or thing", "name"), max_length=100)
 
     class Meta:
         verbose_name = _("street office")
@@ -30,7 +31,7 @@ class Community(models.Model):
         Street, verbose_name=_("street"), on_delete=models.PROTECT, related_name="communities"
     )
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place or thing", "name"), max_length=100)
     address = models.CharField(_("office address"), max_length=200, blank=True)
     phone = models.CharField(_("office phone"), max_length=20, blank=True)
 
@@ -49,7 +50,7 @@ class Grid(models.Model):
     )
     code = models.SlugField(_("code"), max_length=40, unique=True)
     number = models.PositiveSmallIntegerField(_("number"))
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place or thing", "name"), max_length=100)
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("grid leader"),

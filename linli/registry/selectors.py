@@ -87,7 +87,10 @@ class ResidentFilters:
 
 
 def resident_search(actor: User, filters: ResidentFilters) -> QuerySet[Resident]:
-    qs = residents_for(actor).filter(search_q(filters.q))
+    q = search_q(filters.q)
+    if filters.building and filters.q.strip().isdigit():
+        q |= Q(household__room=filters.q.strip())  # inside one building a bare number is a room
+    qs = residents_for(actor).filter(q)
     if filters.community:
         qs = qs.filter(community_id=filters.community)
     if filters.grid:

@@ -132,6 +132,11 @@ def resident_reveal(*, actor: User, resident: Resident, field: str) -> str:
     return str(getattr(resident, field))
 
 
+def resident_reveal_for_edit(*, actor: User, resident: Resident) -> None:
+    _require_edit(actor)
+    audit_record(actor=actor, action="reveal", target=resident, detail="edit form")
+
+
 def residents_export(
     *, actor: User, residents: Iterable[Resident], unmasked: bool, description: str, count: int
 ) -> bytes:

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
+from django.db.models.functions import Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -50,6 +51,7 @@ from linli.registry.services import (
     household_get_or_create,
     resident_create,
     resident_reveal,
+    resident_reveal_for_edit,
     resident_update,
     residents_export,
 )
@@ -164,6 +166,9 @@ def _resident_form_page(request: HttpRequest, resident: Any = None, household: A
             "entrance": household.entrance.number,
             "room": household.room,
         }
+    if resident is not None and request.method == "GET":
+        # The form shows the full ID number and phones so they can be corrected: that is a reveal.
+        resident_reveal_for_edit(actor=actor, resident=resident)
     form = ResidentForm(request.POST or None, initial=initial, buildings=buildings)
     if request.method == "POST" and form.is_valid():
         target = household_get_or_create(
@@ -230,7 +235,7 @@ def building_detail(request: HttpRequest, pk: int) -> HttpResponse:
     households = (
         building.households.select_related("entrance")
         .prefetch_related("members__special")
-        .order_by("entrance__number", "room")
+        .order_by("entrance__number", Length("room"), "room")
     )
     return render(request, "registry/building.html", {"building": building, "households": households})
 

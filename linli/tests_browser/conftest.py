@@ -33,29 +33,51 @@ CHROMIUM_ARGS = [
 SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 900}
+SKIP_PREFIX = "browser tests skipped: "
 
 
-def _no_browser(reason: str) -> None:
-    banner = "!" * 78
-    sys.stderr.write(
-        f"\n{banner}\n!! BROWSER TESTS NOT RUN: {reason}\n"
+def _banner(reason: str) -> str:
+    line = "!" * 78
+    return (
+        f"{line}\n!! BROWSER TESTS NOT RUN: {reason}\n"
         "!! Install Debian's package (apt-get install chromium); never `playwright install`.\n"
         "!! Set LINLI_REQUIRE_BROWSER=1 to make this a failure instead of a skip.\n"
-        f"{banner}\n"
+        f"{line}"
     )
+
+
+def _no_browser(config: pytest.Config, reason: str) -> None:
+    # pytest captures output during fixtures and throws it away for skips, so step around the capture:
+    # a silently skipped browser suite looks exactly like a passing one.
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            sys.stderr.write("\n" + _banner(reason) + "\n")
+    else:
+        sys.stderr.write("\n" + _banner(reason) + "\n")
     if os.environ.get("LINLI_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"browser tests required but {reason}", pytrace=False)
-    pytest.skip(f"browser tests skipped: {reason}")
+        pytest.fail(f"browser tests required (LINLI_REQUIRE_BROWSER=1) but {reason}", pytrace=False)
+    pytest.skip(SKIP_PREFIX + reason)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # Read from the reports, not from _MISSING, so that the banner also shows under xdist.
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(getattr(report, "longrepr", ""))
+        if SKIP_PREFIX in reason:
+            missing = reason.split(SKIP_PREFIX, 1)[1].rstrip("')\"")
+            terminalreporter.write_line(_banner(missing), red=True, bold=True)
+            return
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(pytestconfig: pytest.Config) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        _no_browser(f"{CHROMIUM} is missing")
+        _no_browser(pytestconfig, f"{CHROMIUM} is missing")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _no_browser("the playwright package is not installed")
+        _no_browser(pytestconfig, "the playwright package is not installed")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ def ledger_xlsx() -> tuple[bytes, set[int]]:
 
 
 def test_import_with_errors_and_download_error_report(
-    world: World, desk_page: Any, shot: Screens, tmp_path: Any
+    world: World, desk_page: Any, shot: Screens, tmp_path: Path
 ) -> None:
     page = desk_page
     content, rejected_rows = ledger_xlsx()
@@ -93,7 +94,7 @@ def test_import_with_errors_and_download_error_report(
     problems = {int(line[0]): f"{line[1]} {line[2]}" for line in lines}
     assert BAD_CHECKSUM in problems[FIRST_DATA_ROW + 1]
     assert str(FIRST_DATA_ROW) in problems[FIRST_DATA_ROW + 2]  # "the same ID number as row 4"
-    assert "1370000" in problems[FIRST_DATA_ROW + 3] or "手机" in problems[FIRST_DATA_ROW + 3]
+    assert "1370000" in problems[FIRST_DATA_ROW + 3]
 
     assert not Resident.objects.filter(id_number__in=[GOOD_A, GOOD_B, GOOD_C, BAD_PHONE_ID]).exists()
     page.click("#confirm-import")

@@ -47,7 +47,9 @@ def test_every_message_has_a_chinese_translation_with_the_same_placeholders():
     assert not untranslated, untranslated[:10]
     assert not fuzzy, fuzzy[:10]
     for msgid, msgstr, _ in entries:
-        assert sorted(re.findall(r"%\(\w+\)[sd]", msgid)) == sorted(re.findall(r"%\(\w+\)[sd]", msgstr)), msgid
+        assert sorted(re.findall(r"%\(\w+\)[sd]", msgid)) == sorted(re.findall(r"%\(\w+\)[sd]", msgstr)), (
+            msgid
+        )
 
 
 def test_the_compiled_catalog_matches_the_source():
@@ -59,5 +61,7 @@ def test_the_compiled_catalog_matches_the_source():
         if "\\" in msgid or "\\" in msgstr:
             continue  # escapes differ between the two forms; the others are enough
         catalog = compiled._catalog  # type: ignore[attr-defined]
-        found = [v for k, v in catalog.items() if (k[0] if isinstance(k, tuple) else k).split("\x04")[-1] == msgid]
+        found = [
+            v for k, v in catalog.items() if (k[0] if isinstance(k, tuple) else k).split("\x04")[-1] == msgid
+        ]
         assert msgstr in found, f"{msgid!r}: run `make messages` to recompile"

@@ -213,3 +213,34 @@ def test_audit_log_is_scoped(world, client):
     assert "李秀英" not in get(client, world.charlie, "/audit/").content.decode()
     assert "李秀英" in get(client, world.alice, "/audit/").content.decode()
     assert "李秀英" not in get(client, world.bob, "/audit/").content.decode()
+
+
+def test_opening_the_edit_form_shows_full_numbers_and_is_logged_as_a_reveal(world, client):
+    page = get(client, world.alice, f"/residents/{world.resident1.pk}/edit/").content.decode()
+    assert world.resident1.id_number in page
+    entry = AuditLog.objects.get(action="reveal", target_id=str(world.resident1.pk))
+    assert entry.actor == world.alice and entry.detail == "edit form"
+
+
+def test_a_bare_room_number_finds_the_household_inside_a_building(world, client):
+    page = get(client, world.alice, f"/residents/?building={world.building1.pk}&q=101").content.decode()
+    assert "李秀英" in page
+
+
+def test_import_problems_are_written_in_the_uploaders_language(world):
+    from django.utils import translation
+
+    from linli.core.imports import import_create, import_preview
+    from linli.registry.io import RESIDENT_KIND
+    from linli.registry.tests.helpers import ledger_xlsx
+
+    with translation.override("zh-hans"):
+        job = import_create(
+            actor=world.commander,
+            kind=RESIDENT_KIND,
+            community_id=world.community.pk,
+            filename="x.xlsx",
+            content=ledger_xlsx([["坏电话", world.resident1.id_number, "12345", "1", "1", "101", "", ""]]),
+        )
+    job = import_preview(job=job)  # as a worker would run it: in English here, no request
+    assert "不是有效的电话号码" in job.errors[0]["message"]
