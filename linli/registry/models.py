@@ -6,6 +6,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -149,7 +150,7 @@ class Household(models.Model):
     class Meta:
         verbose_name = _("household")
         verbose_name_plural = _("households")
-        ordering = ["building__sort_key", "entrance__number", "room"]
+        ordering = ["building__sort_key", "entrance__number", Length("room"), "room"]
         constraints = [models.UniqueConstraint(fields=["entrance", "room"], name="household_room_unique")]
 
     def __str__(self) -> str:
@@ -229,7 +230,14 @@ class Resident(models.Model):
     class Meta:
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
-        ordering = ["household__building__sort_key", "household__entrance__number", "household__room", "id"]
+        # Rooms sort as numbers: 101, 102, … 1001 (shorter numbers are lower floors).
+        ordering = [
+            "household__building__sort_key",
+            "household__entrance__number",
+            Length("household__room"),
+            "household__room",
+            "id",
+        ]
         constraints = [models.UniqueConstraint(fields=["community", "id_number"], name="resident_id_unique")]
         indexes = [
             models.Index(fields=["community", "residency"]),
