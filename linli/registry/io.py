@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -73,17 +74,21 @@ def _lookup(text: str, table: list[tuple[tuple[str, ...], Any]], default: Any) -
     return default
 
 
+@functools.cache
+def _labels(choices: type[models.TextChoices]) -> dict[str, str]:
+    """Every way a choice is written in an export: its code and its label in each interface language."""
+    names: dict[str, str] = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for choice in choices:
+                names[str(choice.label).lower().replace(" ", "")] = choice.value
+    names.update({choice.value: choice.value for choice in choices})
+    return names
+
+
 def _by_label(value: str, choices: type[models.TextChoices]) -> str | None:
     """A choice named by its code or by its label in any of the interface's languages (exports use labels)."""
-    folded = value.lower().replace(" ", "")
-    for choice in choices:
-        if folded == choice.value:
-            return choice.value
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                if folded == str(choice.label).lower().replace(" ", ""):
-                    return choice.value
-    return None
+    return _labels(choices).get(value.lower().replace(" ", ""))
 
 
 def parse_relation(text: object) -> str:
