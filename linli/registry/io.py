@@ -315,7 +315,7 @@ class ResidentImporter:
         }
 
     def commit(self, job: ImportJob, result: CheckResult, actor: User) -> CommitResult:
-        from linli.registry.services import RESIDENT_FIELDS, resident_snapshot
+        from linli.registry.services import RESIDENT_FIELDS
 
         community_id = job.community_id
         assert community_id is not None
@@ -371,7 +371,7 @@ class ResidentImporter:
         to_create: list[Resident] = []
         to_update: list[Resident] = []
         tags_for: dict[str, list[str] | None] = {}
-        update_audit: list[tuple[Resident, dict[str, Any]]] = []
+        update_audit: list[tuple[Resident, dict[str, Any], list[str], list[str] | None]] = []
         for r in records:
             building = buildings[r["building"]]
             household = households[(entrances[(building.pk, r["entrance"])].pk, r["room"])]
@@ -396,7 +396,7 @@ class ResidentImporter:
                 resident.fill_search_keys()
                 to_create.append(resident)
                 continue
-            before = resident_snapshot(current)
+            before = {key: getattr(current, key) for key in fields}
             # An empty cell does not erase what staff recorded by hand.
             changed = False
             for key, value in fields.items():
@@ -411,7 +411,7 @@ class ResidentImporter:
             if changed or tags_changed:
                 current.fill_search_keys()
                 to_update.append(current)
-                update_audit.append((current, before))
+                update_audit.append((current, before, old_tags, new_tags if tags_changed else None))
                 outcome.updated += 1
             else:
                 tags_for[r["id_number"]] = None
@@ -443,16 +443,33 @@ class ResidentImporter:
         return outcome
 
 
-def _audit_updates(actor: User, job: ImportJob, updates: Iterable[tuple[Resident, dict[str, Any]]]) -> None:
+def _audit_updates(
+    actor: User, job: ImportJob, updates: list[tuple[Resident, dict[str, Any], list[str], list[str] | None]]
+) -> None:
+    """One audit row per updated person, built from values in hand (no query per person)."""
     from linli.core.audit import diff
     from linli.core.models import AuditLog
     from linli.core.request_context import current_origin
-    from linli.registry.services import resident_snapshot
 
+    household_ids = {v for r, before, _o, _n in updates for v in (before["household_id"], r.household_id)}
+    labels = {
+        h.pk: str(h)
+        for h in Household.objects.filter(pk__in=household_ids).select_related("building", "entrance")
+    }
+    masks = {"phone": mask_phone, "contact_phone": mask_phone}
     where = current_origin()
     rows = []
-    for resident, before in updates:
-        changes = diff(before, resident_snapshot(resident))
+    for resident, before, old_tags, new_tags in updates:
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        for key, value in before.items():
+            if key in ("grid_id", "legacy_id"):
+                continue
+            name = "household" if key == "household_id" else key
+            show = labels.get if key == "household_id" else masks.get(key, lambda v: v)
+            old[name], new[name] = show(value), show(getattr(resident, key))
+        if new_tags is not None:
+            old["special"], new["special"] = old_tags, sorted(new_tags)
         rows.append(
             AuditLog(
                 actor=actor,
@@ -465,7 +482,7 @@ def _audit_updates(actor: User, job: ImportJob, updates: Iterable[tuple[Resident
                 target_label=resident.name,
                 community_id=resident.community_id,
                 detail=_("updated from import “%(file)s”") % {"file": job.filename},
-                changes=changes,
+                changes=diff(old, new),
             )
         )
     AuditLog.objects.bulk_create(rows, batch_size=1000)
