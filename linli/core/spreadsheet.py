@@ -101,6 +101,8 @@ def _decode_csv(content: bytes) -> str:
 
 def _cell_text(value: object) -> object:
     """Cells become text; floats that are whole numbers lose their ".0" (phones, room numbers)."""
+    if isinstance(value, str):  # most cells, so first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -6,6 +6,7 @@ Dispatched lists (epidemic) use the same parser to match records to households.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -36,8 +37,11 @@ def _cn_number(text: str) -> str:
     return "".join(str(_CN_DIGITS[ch]) for ch in text)
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def fold(text: object) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or "")))
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text or "")))
 
 
 _BUILDING = re.compile(r"([0-9A-Za-z一二三四五六七八九十两]+)(?:号楼|号院楼|栋|幢|座|号|楼)")
@@ -47,17 +51,21 @@ _DASHED = re.compile(r"(?:^|[^0-9])([0-9]+[A-Za-z]?)-([0-9]+)-([0-9]+[A-Za-z]?)(
 _DASHED2 = re.compile(r"(?:^|[^0-9])([0-9]+[A-Za-z]?)-([0-9]+[A-Za-z]?)(?:室|号)?$")
 
 
+# A ledger repeats the same few building, entrance and room spellings on every row.
+@functools.lru_cache(maxsize=4096, typed=True)
 def clean_building(text: object) -> str:
     value = fold(text)
     value = re.sub(r"(号楼|号院楼|栋|幢|座|号|楼)$", "", value)
     return _cn_number(value).upper()
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def clean_entrance(text: object) -> str:
     value = re.sub(r"(单元|门|梯)$", "", fold(text))
     return _cn_number(value)
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def clean_room(text: object) -> str:
     value = re.sub(r"(室|房|号|户)$", "", fold(text))
     return value.upper()

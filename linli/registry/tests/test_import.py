@@ -127,12 +127,12 @@ def test_a_file_that_is_not_a_spreadsheet_fails_the_job_without_writing(world):
 
 def test_commit_is_all_or_nothing(world, monkeypatch):
     job = run(world, ledger_xlsx(good_rows()), commit=False)
-    from linli.registry import models
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(models.SpecialCare.objects, "bulk_create", explode)
+    # The last write of a commit fails: everything before it must be rolled back.
+    monkeypatch.setattr("linli.core.imports.audit_record", explode)
     with pytest.raises(RuntimeError):
         import_commit(actor=world.commander, job=job)
     assert not Resident.objects.filter(id_number__in=[ID_A, ID_B, ID_C]).exists()
@@ -178,3 +178,20 @@ def test_the_uploaded_file_is_not_kept_after_the_import(world):
     job.refresh_from_db()
     assert bytes(job.content) == b""
     assert job.created == 3
+
+
+def test_a_changed_special_population_column_replaces_the_tags_of_that_person_only(world):
+    run(world, ledger_xlsx(good_rows()))
+    rows = good_rows()
+    rows[1][7] = "需帮扶"
+    job = run(world, ledger_xlsx(rows))
+    assert (job.created, job.updated, job.unchanged) == (0, 1, 2)
+    chen = Resident.objects.get(id_number=ID_B)
+    assert [s.kind for s in chen.special.all()] == [SpecialKind.NEEDS_HELP]
+    liu = Resident.objects.get(id_number=ID_A)
+    assert [s.kind for s in liu.special.all()] == [SpecialKind.CHRONIC]
+    entry = AuditLog.objects.get(action="update", target_id=str(chen.pk))
+    assert entry.changes["special"] == [
+        sorted([SpecialKind.DISABLED, SpecialKind.ELDERLY_ALONE]),
+        [SpecialKind.NEEDS_HELP],
+    ]
