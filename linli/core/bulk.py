@@ -24,6 +24,8 @@ class _Adapter:
         self.last: tuple[Any, Any] = (object(), None)
 
     def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return value  # already in the database's form
         if value is not self.last[0]:
             self.last = (value, self.convert(value))
         return self.last[1]

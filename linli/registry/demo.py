@@ -16,9 +16,9 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
+from linli.core.bulk import insert_rows
 from linli.core.identity import check_character
 from linli.core.models import User
 from linli.core.roles import Role
@@ -240,25 +240,6 @@ def demo_password_hash() -> str:
 _PASSWORD_HASH: str | None = None
 
 
-def _insert_rows(model: type[Model], fields: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """INSERT prepared rows in batches, without building model instances.
-
-    At district scale (about 190,000 residents) bulk_create spends most of the seeding time turning
-    instances back into column values; the values here are already what the database stores.
-    """
-    quote = connection.ops.quote_name
-    column_of = {f.name: f.column for f in model._meta.concrete_fields if not f.primary_key}
-    # A column left out would be NULL rather than its default: say so when the model grows a field.
-    if missing := set(column_of) - set(fields):
-        raise ValueError(f"{model._meta.label} rows need every column; missing {sorted(missing)}")
-    columns = ", ".join(quote(column_of[f]) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
-
-
 @dataclass
 class _PlannedBuilding:
     building: Building
@@ -352,7 +333,7 @@ def build_community(street: Street, plan: CommunityPlan, people: PersonFactory) 
                     "",
                 )
             )
-    _insert_rows(Household, ["community", "grid", "building", "entrance", "room", "notes"], rows)
+    insert_rows(Household, ["community", "grid", "building", "entrance", "room", "notes"], rows)
     household_ids = {
         (e, room): pk
         for e, room, pk in Household.objects.filter(community=community).values_list(
@@ -392,9 +373,9 @@ def build_community(street: Street, plan: CommunityPlan, people: PersonFactory) 
                     )
                 )
                 tags.extend((m.id_number, k) for k in m.special)
-    _insert_rows(Resident, RESIDENT_COLUMNS, rows)
+    insert_rows(Resident, RESIDENT_COLUMNS, rows)
     resident_ids = dict(Resident.objects.filter(community=community).values_list("id_number", "id"))
-    _insert_rows(SpecialCare, ["resident", "kind", "note"], [(resident_ids[i], k, "") for i, k in tags])
+    insert_rows(SpecialCare, ["resident", "kind", "note"], [(resident_ids[i], k, "") for i, k in tags])
     return community
 
 
