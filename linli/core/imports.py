@@ -64,6 +64,10 @@ class Importer(Protocol):
 
     def preview_row(self, record: dict[str, Any]) -> dict[str, str]: ...
 
+    def fingerprint(self, job: ImportJob) -> str:
+        """What the check read from the database; if it is unchanged, the check still holds."""
+        ...
+
 
 _IMPORTERS: dict[str, Callable[[], Importer]] = {}
 
@@ -128,6 +132,9 @@ def import_preview(*, job: ImportJob) -> ImportJob:
 def _import_preview(job: ImportJob) -> ImportJob:
     try:
         importer, table, result = _read_and_check(job)
+        # Kept on this instance only: a commit in the same request (API commit=true) need not
+        # read the file twice. A commit on a worker reads and checks it again.
+        job._checked = (importer.fingerprint(job), importer, table, result)  # type: ignore[attr-defined]
     except SpreadsheetError as exc:
         job.status = ImportJob.Status.FAILED
         job.message = str(exc)[:500]
@@ -167,7 +174,11 @@ def import_commit(*, actor: User, job: ImportJob) -> ImportJob:
     if job.status != ImportJob.Status.COMMITTING and not import_claim_commit(job=job):
         raise ImportRefused(_("This import is not waiting for confirmation."))
     try:
-        importer, table, result = _read_and_check(job)
+        checked = getattr(job, "_checked", None)
+        if checked is not None and checked[0] == checked[1].fingerprint(job):
+            _fingerprint, importer, table, result = checked
+        else:
+            importer, table, result = _read_and_check(job)
         with transaction.atomic():
             outcome = importer.commit(job, result, actor)
             job.status = ImportJob.Status.COMMITTED

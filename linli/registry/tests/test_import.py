@@ -195,3 +195,14 @@ def test_a_changed_special_population_column_replaces_the_tags_of_that_person_on
         sorted([SpecialKind.DISABLED, SpecialKind.ELDERLY_ALONE]),
         [SpecialKind.NEEDS_HELP],
     ]
+
+
+def test_a_commit_rechecks_when_buildings_changed_since_the_preview(world):
+    from linli.registry.models import Building
+
+    rows = [["新楼住户", ID_A, "", "77", "1", "101", "户主", ""]]
+    job = run(world, ledger_xlsx(rows), commit=False)
+    assert job.rejected == 1
+    Building.objects.create(community=world.community, number="77")
+    job = import_commit(actor=world.commander, job=job)
+    assert (job.created, job.rejected) == (1, 0)
