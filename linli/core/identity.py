@@ -155,6 +155,13 @@ def normalize_phone(raw: object) -> str:
     )
 
 
+def normalize_optional_phone(raw: object) -> str:
+    """A phone that may be left blank: "" for an empty cell or field, otherwise as normalize_phone."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return ""
+    return normalize_phone(raw)
+
+
 def mask_id_number(number: str) -> str:
     if not number:
         return ""

@@ -106,18 +106,17 @@ def import_create(
         filename=filename[:200],
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
-        # Checks run on a worker with no request: they speak the uploader's language.
         options={**(options or {}), "language": translation.get_language() or settings.LANGUAGE_CODE},
         origin_ip=current_origin().ip,
     )
 
 
+def _uploader_language(job: ImportJob) -> translation.override:
+    """Checks and summaries may run on a worker, with no request: they speak the uploader's language."""
+    return translation.override(job.options.get("language", settings.LANGUAGE_CODE))
+
+
 def _read_and_check(job: ImportJob) -> tuple[Importer, Table, CheckResult]:
-    with translation.override(job.options.get("language", settings.LANGUAGE_CODE)):
-        return _read_and_check_now(job)
-
-
-def _read_and_check_now(job: ImportJob) -> tuple[Importer, Table, CheckResult]:
     importer = importer_for(job.kind)
     table = read_table(bytes(job.content), job.filename, importer.columns)
     return importer, table, importer.check(job, table)
@@ -125,7 +124,7 @@ def _read_and_check_now(job: ImportJob) -> tuple[Importer, Table, CheckResult]:
 
 def import_preview(*, job: ImportJob) -> ImportJob:
     """Read and check the file; write nothing but the job's own summary."""
-    with translation.override(job.options.get("language", settings.LANGUAGE_CODE)):
+    with _uploader_language(job):
         return _import_preview(job)
 
 
@@ -173,6 +172,11 @@ def import_commit(*, actor: User, job: ImportJob) -> ImportJob:
     """Write the accepted rows, all or nothing. The file is checked again: the registry may have changed."""
     if job.status != ImportJob.Status.COMMITTING and not import_claim_commit(job=job):
         raise ImportRefused(_("This import is not waiting for confirmation."))
+    with _uploader_language(job):
+        return _import_commit(actor, job)
+
+
+def _import_commit(actor: User, job: ImportJob) -> ImportJob:
     try:
         checked = getattr(job, "_checked", None)
         if checked is not None and checked[0] == checked[1].fingerprint(job):

@@ -22,6 +22,7 @@ from linli.core.bulk import insert_rows
 from linli.core.identity import check_character
 from linli.core.models import User
 from linli.core.roles import Role
+from linli.registry.io import HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS
 from linli.registry.models import (
     Building,
     Community,
@@ -333,7 +334,7 @@ def build_community(street: Street, plan: CommunityPlan, people: PersonFactory) 
                     "",
                 )
             )
-    insert_rows(Household, ["community", "grid", "building", "entrance", "room", "notes"], rows)
+    insert_rows(Household, HOUSEHOLD_COLUMNS, rows)
     household_ids = {
         (e, room): pk
         for e, room, pk in Household.objects.filter(community=community).values_list(
@@ -341,8 +342,7 @@ def build_community(street: Street, plan: CommunityPlan, people: PersonFactory) 
         )
     }
 
-    adapt_date = connection.ops.adapt_datefield_value
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
     rows = []
     tags: list[tuple[str, str]] = []
     for p in planned:
@@ -350,19 +350,20 @@ def build_community(street: Street, plan: CommunityPlan, people: PersonFactory) 
         for entrance_no, room, members in p.households:
             household_id = household_ids[(entrance_ids[(building_id, entrance_no)], room)]
             for m in members:
+                # In the importer's column order; reversed copies as Resident.fill_search_keys makes them.
                 rows.append(
                     (
                         community.pk,
-                        p.building.grid_id,
-                        household_id,
-                        m.name,
                         m.id_number,
                         m.id_number[::-1],
-                        False,
-                        adapt_date(m.born),
-                        m.sex,
-                        m.phone,
                         m.phone[::-1],
+                        m.name,
+                        household_id,
+                        p.building.grid_id,
+                        m.born,
+                        m.sex,
+                        False,
+                        m.phone,
                         m.relation,
                         m.residency,
                         m.contact_name,
@@ -377,30 +378,6 @@ def build_community(street: Street, plan: CommunityPlan, people: PersonFactory) 
     resident_ids = dict(Resident.objects.filter(community=community).values_list("id_number", "id"))
     insert_rows(SpecialCare, ["resident", "kind", "note"], [(resident_ids[i], k, "") for i, k in tags])
     return community
-
-
-# The order of the values _insert_rows gets for each resident; Resident.fill_search_keys makes the
-# reversed copies the same way.
-RESIDENT_COLUMNS = [
-    "community",
-    "grid",
-    "household",
-    "name",
-    "id_number",
-    "id_rev",
-    "legacy_id",
-    "birth_date",
-    "sex",
-    "phone",
-    "phone_rev",
-    "relation",
-    "residency",
-    "contact_name",
-    "contact_phone",
-    "notes",
-    "created_at",
-    "updated_at",
-]
 
 
 MAIN_STAFF = [

@@ -5,13 +5,21 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.identity import InvalidIdentity, normalize_phone, parse_id_number
+from linli.core.identity import InvalidIdentity, normalize_optional_phone, parse_id_number
 from linli.core.models import User
 from linli.registry.address import clean_building, clean_entrance, clean_room
 from linli.registry.models import RECORDED_KINDS, Building, Community, Grid, Relation, Residency, SpecialKind
+from linli.registry.services import RESIDENT_INPUT_FIELDS
 
 # Phones bring up the number keypad; the server still accepts +86, spaces and dashes.
 TEL = {"inputmode": "tel", "autocomplete": "off"}
+
+
+def clean_phone_field(value: object) -> str:
+    try:
+        return normalize_optional_phone(value)
+    except InvalidIdentity as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 class ResidentForm(forms.Form):
@@ -54,20 +62,11 @@ class ResidentForm(forms.Form):
         except InvalidIdentity as exc:
             raise forms.ValidationError(str(exc)) from exc
 
-    def _phone(self, key: str) -> str:
-        value = self.cleaned_data.get(key, "")
-        if not value:
-            return ""
-        try:
-            return normalize_phone(value)
-        except InvalidIdentity as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
     def clean_phone(self) -> str:
-        return self._phone("phone")
+        return clean_phone_field(self.cleaned_data.get("phone"))
 
     def clean_contact_phone(self) -> str:
-        return self._phone("contact_phone")
+        return clean_phone_field(self.cleaned_data.get("contact_phone"))
 
     def clean_entrance(self) -> str:
         return clean_entrance(self.cleaned_data.get("entrance", ""))
@@ -79,17 +78,7 @@ class ResidentForm(forms.Form):
         return room
 
     def resident_data(self) -> dict[str, Any]:
-        keys = [
-            "name",
-            "id_number",
-            "phone",
-            "relation",
-            "residency",
-            "contact_name",
-            "contact_phone",
-            "notes",
-        ]
-        return {k: self.cleaned_data[k] for k in keys}
+        return {k: self.cleaned_data[k] for k in RESIDENT_INPUT_FIELDS}
 
 
 class BuildingForm(forms.ModelForm):
@@ -116,13 +105,7 @@ class BuildingForm(forms.ModelForm):
         return number
 
     def clean_contact_phone(self) -> str:
-        value = self.cleaned_data.get("contact_phone", "")
-        if not value:
-            return ""
-        try:
-            return normalize_phone(value)
-        except InvalidIdentity as exc:
-            raise forms.ValidationError(str(exc)) from exc
+        return clean_phone_field(self.cleaned_data.get("contact_phone"))
 
 
 class ImportForm(forms.Form):

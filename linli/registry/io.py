@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from linli.core.bulk import insert_rows
 from linli.core.excel import write_xlsx
-from linli.core.identity import InvalidIdentity, mask_id_number, mask_phone, normalize_phone, parse_id_number
+from linli.core.identity import (
+    InvalidIdentity,
+    mask_id_number,
+    mask_phone,
+    normalize_optional_phone,
+    parse_id_number,
+)
 from linli.core.imports import CheckResult, CommitResult, RowError, register_importer
 from linli.core.models import ImportJob, User
 from linli.core.spreadsheet import Column, Table, iter_chunks
@@ -248,18 +254,13 @@ class ResidentImporter:
                 if sex and sex[0] in "男女" and {"男": "M", "女": "F"}[sex[0]] != identity.sex:
                     fail("sex", _("the sex “%(sex)s” does not match the ID number") % {"sex": sex})
 
-            phone = ""
-            if values.get("phone") not in ("", None):
+            phones = {"phone": "", "contact_phone": ""}
+            for column in phones:
                 try:
-                    phone = normalize_phone(values["phone"])
+                    phones[column] = normalize_optional_phone(values.get(column))
                 except InvalidIdentity as exc:
-                    fail("phone", str(exc))
-            contact_phone = ""
-            if values.get("contact_phone") not in ("", None):
-                try:
-                    contact_phone = normalize_phone(values["contact_phone"])
-                except InvalidIdentity as exc:
-                    fail("contact_phone", str(exc))
+                    fail(column, str(exc))
+            phone, contact_phone = phones["phone"], phones["contact_phone"]
 
             parsed = parse_address(values.get("address", ""))
             building = clean_building(values["building"]) if values.get("building") else parsed.building
@@ -331,8 +332,6 @@ class ResidentImporter:
         }
 
     def commit(self, job: ImportJob, result: CheckResult, actor: User) -> CommitResult:
-        from linli.registry.services import RESIDENT_FIELDS
-
         community_id = job.community_id
         assert community_id is not None
         records = [r for _row, r in result.records]
@@ -415,7 +414,13 @@ class ResidentImporter:
             found = registered.get(r["id_number"])
             if found is None:
                 new_rows.append(
-                    (community_id, r["id_number"], r["id_number"][::-1], r["phone"][::-1], *fields.values())
+                    (
+                        community_id,
+                        r["id_number"],
+                        r["id_number"][::-1],
+                        r["phone"][::-1],
+                        *(fields[key] for key in IMPORTED_FIELDS),
+                    )
                 )
                 tags_for[r["id_number"]] = r["special"] or []
                 continue
@@ -452,7 +457,7 @@ class ResidentImporter:
         if to_update:
             Resident.objects.bulk_update(
                 to_update,
-                [*RESIDENT_FIELDS, "id_rev", "phone_rev", "legacy_id", "household", "grid"],
+                [*IMPORTED_FIELDS, "id_rev", "phone_rev"],
                 batch_size=1000,
             )
 

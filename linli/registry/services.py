@@ -26,6 +26,8 @@ RESIDENT_FIELDS = [
     "contact_phone",
     "notes",
 ]
+# What a person enters; birth date and sex follow from the ID number.
+RESIDENT_INPUT_FIELDS = [f for f in RESIDENT_FIELDS if f not in ("birth_date", "sex")]
 REVEALABLE = {"id_number", "phone", "contact_phone"}
 # What the audit log keeps of a change to these fields: never the full sensitive value.
 _SENSITIVE = {
