@@ -25,14 +25,16 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.runtime node_modules/.installed
 install-dev: $(VENV)/.dev node_modules/.installed
 
-# Serves http://$(HOST):$(PORT) with a background-task worker beside it; Ctrl-C stops both.
+# Serves http://$(HOST):$(PORT) with a background-task worker and the scheduler (deadline scans) beside it;
+# Ctrl-C stops all three.
 run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo --if-empty
 	@echo ""
 	@echo "Linli is starting on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	@DEBUG=$${DEBUG:-true} $(PY) manage.py db_worker --interval 1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=$${DEBUG:-true} $(PY) manage.py run_scheduler & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-dev

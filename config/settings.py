@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "linli.core",
     "linli.registry",
+    "linli.tasks",
+    "linli.comms",
+    "linli.plans",
+    "linli.response",
     "linli.api",
 ]
 

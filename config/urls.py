@@ -15,4 +15,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("linli.registry.urls")),
+    path("", include("linli.tasks.urls")),
+    path("", include("linli.comms.urls")),
+    path("", include("linli.plans.urls")),
+    path("", include("linli.response.urls")),
 ]

@@ -89,3 +89,98 @@ def world(db: None) -> World:
         street_admin=UserFactory(username="streetadmin", role=Role.STREET_ADMIN, street=community.street),
         other_resident=other_resident,
     )
+
+
+SMALL_PLAN = {
+    "key": "",
+    "title": "测试预案",
+    "category": "public_health",
+    "risk": {"event_type": "公共卫生事件"},
+    "levels": [{"level": n, "criteria": f"level {n}"} for n in (1, 2, 3, 4)],
+    "positions": [
+        {
+            "key": "commander",
+            "team": "command",
+            "role": "commander",
+            "title": "总指挥",
+            "duties": ["启动应急响应"],
+        },
+        {
+            "key": "liaison-leader",
+            "team": "liaison",
+            "role": "leader",
+            "title": "联络组长",
+            "duties": ["统筹沟通"],
+        },
+        {
+            "key": "liaison-member",
+            "team": "liaison",
+            "role": "member",
+            "title": "联络组员",
+            "duties": ["对内对外联络"],
+        },
+        {
+            "key": "medical-leader",
+            "team": "medical",
+            "role": "leader",
+            "title": "医疗组长",
+            "duties": ["组织救援"],
+        },
+    ],
+    "steps": [
+        {
+            "team": "command",
+            "phase": "activation",
+            "position": "commander",
+            "text": "宣布启动",
+            "within_minutes": 10,
+        },
+        {
+            "team": "liaison",
+            "phase": "activation",
+            "position": "liaison-leader",
+            "text": "通知居民",
+            "within_minutes": 15,
+        },
+        {
+            "team": "liaison",
+            "phase": "response",
+            "position": "liaison-leader",
+            "text": "开通问题反映渠道",
+            "within_minutes": 60,
+        },
+        {
+            "team": "medical",
+            "phase": "response",
+            "position": "medical-leader",
+            "text": "联络120",
+            "within_minutes": 30,
+        },
+        {
+            "team": "liaison",
+            "phase": "termination",
+            "position": "liaison-leader",
+            "text": "发布结束通知",
+            "within_minutes": 30,
+        },
+    ],
+    "supplies": [{"item": "口罩", "quantity": 100, "unit": "个", "storage": "居委会仓库"}],
+    "contacts": [{"kind": "ambulance", "name": "救护", "phone": "120"}],
+    "termination_criteria": ["疾控通知结束", "所有居民已通知"],
+    "notes": ["做好个人防护"],
+}
+
+
+@pytest.fixture
+def small_plan(world: World):  # type: ignore[no-untyped-def]
+    """A community plan with known deadlines: commander → commander, alice leads liaison, bob is a liaison
+    member, and nobody holds the medical lead (a gap)."""
+    from linli.plans.document import plan_build
+    from linli.plans.models import PositionHolder
+
+    plan = plan_build(SMALL_PLAN, community=world.community)
+    posts = {p.key: p for p in plan.positions.all()}
+    PositionHolder.objects.create(position=posts["commander"], user=world.commander)
+    PositionHolder.objects.create(position=posts["liaison-leader"], user=world.alice)
+    PositionHolder.objects.create(position=posts["liaison-member"], user=world.bob)
+    return plan

@@ -8,7 +8,10 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from linli.api.auth import TokenAuth
+from linli.plans.api import router as plans_router
 from linli.registry.api import router as registry_router
+from linli.response.api import router as response_router
+from linli.tasks.api import router as tasks_router
 
 api = NinjaAPI(
     title="Linli API",
@@ -30,3 +33,6 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("/registry", registry_router)
+api.add_router("/plans", plans_router)
+api.add_router("/responses", response_router)
+api.add_router("/tasks", tasks_router)

@@ -13,6 +13,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     items = [
         ("home", _("Home"), reverse("home")),
+        ("tasks", _("My tasks"), reverse("tasks:mine")),
+        ("responses", _("Responses"), reverse("response:list")),
+        ("plans", _("Plans"), reverse("plans:list")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]
@@ -27,4 +30,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for key, label, url in items:
         active = path == url if key == "home" else path.startswith(url)
         nav.append({"key": key, "label": label, "url": url, "active": active})
-    return {"nav_items": nav}
+    from linli.comms.selectors import unread_count
+
+    return {"nav_items": nav, "unread_notifications": unread_count(user)}

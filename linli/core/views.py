@@ -30,9 +30,23 @@ def home(request: HttpRequest) -> HttpResponse:
         overview,
         residents_to_complete,
     )
+    from linli.response.selectors import responses_for
+    from linli.tasks.selectors import tasks_mine, tasks_needing_reassignment
+    from linli.tasks.services import can_reassign_any
 
     user: User = request.user  # type: ignore[assignment]
-    context: dict[str, object] = {"overview": overview(user)}
+    context: dict[str, object] = {
+        "overview": overview(user),
+        "active_responses": list(
+            responses_for(user)
+            .filter(status="active")
+            .select_related("community")
+            .order_by("-activated_at")[:5]
+        ),
+        "my_tasks": list(tasks_mine(user)[:5]),
+        "my_overdue": tasks_mine(user, overdue=True).count(),
+        "orphaned_count": tasks_needing_reassignment(user).count() if can_reassign_any(user) else 0,
+    }
     if user.role in (Role.GRID_WORKER, Role.GRID_LEADER) and not user.is_superuser:
         mine = buildings_with_counts(user).filter(worker=user)
         context["my_buildings"] = mine if mine.exists() else buildings_with_counts(user)

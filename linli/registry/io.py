@@ -317,7 +317,7 @@ class ResidentImporter:
 
     def fingerprint(self, job: ImportJob) -> str:
         # The check reads only which buildings the community has.
-        numbers = Building.objects.filter(community_id=job.community_id).order_by("number")
+        numbers = Building.objects.filter(community_id=job.community_id or 0).order_by("number")
         return ",".join(numbers.values_list("number", flat=True))
 
     def preview_row(self, record: dict[str, Any]) -> dict[str, str]:

@@ -19,6 +19,17 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"Building the demo ({options['scale']})…")
                 made = seed_demo(str(options["scale"]), log=self.stdout.write)
+                from linli.plans.demo import seed_demo_plans
+
+                plans = seed_demo_plans()
+                if plans:
+                    self.stdout.write(
+                        f"  {len(plans)} emergency plans for nanli, staffed with the demo accounts"
+                    )
+                from linli.response.demo import seed_demo_drill
+
+                if seed_demo_drill():
+                    self.stdout.write("  a finished drill three weeks ago, with its after-action review")
                 if not made:
                     self.stdout.write("The demo communities already exist; nothing added.")
         self.stdout.write("")

@@ -1,0 +1,67 @@
+"""Template filters for deadlines: a tired worker reads "overdue 25 min", not a timestamp."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+def _span(delta: dt.timedelta) -> str:
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 60:
+        return _("%(m)d min") % {"m": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes} if minutes else _("%(h)d h") % {"h": hours}
+    return _("%(d)d days") % {"d": hours // 24}
+
+
+@register.filter
+def duration(delta: dt.timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    text = _span(delta)
+    return f"−{text}" if delta < dt.timedelta(0) else text
+
+
+@register.filter
+def due_in(when: dt.datetime | None) -> str:
+    """'overdue 25 min' or 'in 1 h 5 min'."""
+    if when is None:
+        return ""
+    delta = when - timezone.now()
+    if delta < dt.timedelta(0):
+        return _("overdue %(span)s") % {"span": _span(delta)}
+    return _("in %(span)s") % {"span": _span(delta)}
+
+
+@register.filter
+def lateness(task: object) -> str:
+    """How a finished task compares with its deadline: 'on time (12 min early)' or 'late 8 min'."""
+    delta = task.lateness()  # type: ignore[attr-defined]
+    if delta is None:
+        return ""
+    if delta <= dt.timedelta(0):
+        return _("on time (%(span)s early)") % {"span": _span(delta)}
+    return _("late %(span)s") % {"span": _span(delta)}
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+@register.filter
+def hm(when: dt.datetime | None) -> str:
+    """Local time as HH:MM, with the date when it is not today."""
+    if when is None:
+        return ""
+    local = timezone.localtime(when)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return local.strftime("%m-%d %H:%M")

@@ -1,0 +1,236 @@
+"""Reading responses: the response page's board, staffing, counts and the after-action review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from linli.core.access import scope_q
+from linli.core.models import User
+from linli.plans.models import Position
+from linli.response.models import Assignment, LogEntry, Response, SituationReport
+from linli.response.scoring import on_time_share, scored_tasks
+from linli.tasks.models import Task, Team
+from linli.tasks.selectors import urgency_order
+
+
+def responses_for(actor: User) -> QuerySet[Response]:
+    if not actor.is_authenticated or not actor.is_active:
+        return Response.objects.none()
+    return Response.objects.filter(scope_q(actor, grid=None))
+
+
+def response_get(actor: User, pk: int) -> Response:
+    response = responses_for(actor).select_related("plan", "community", "activated_by").filter(pk=pk).first()
+    if response is None:
+        raise Http404
+    return response
+
+
+def responses_list(actor: User) -> QuerySet[Response]:
+    return responses_for(actor).select_related("community", "plan").order_by("status", "-activated_at")
+
+
+def response_tasks(response: Response) -> QuerySet[Task]:
+    return Task.objects.filter(source=Task.Source.RESPONSE, source_id=response.pk)
+
+
+@dataclass
+class TaskCounts:
+    total: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.by_status.get(Task.Status.DONE, 0)
+
+    @property
+    def open(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in Task.OPEN_STATUSES)
+
+
+def task_counts(response: Response) -> TaskCounts:
+    counts = TaskCounts()
+    rows = response_tasks(response).values("status").annotate(n=Count("id"))
+    counts.by_status = {r["status"]: r["n"] for r in rows}
+    counts.total = sum(counts.by_status.values())
+    counts.overdue = (
+        response_tasks(response).filter(status__in=Task.OPEN_STATUSES, due_at__lt=timezone.now()).count()
+    )
+    return counts
+
+
+@dataclass
+class TeamBoard:
+    team: str
+    label: str
+    tasks: list[Task]
+    open: int = 0
+    overdue: int = 0
+    done: int = 0
+
+
+def task_board(response: Response, *, team: str = "", status: str = "", limit: int = 200) -> list[TeamBoard]:
+    """Tasks by team, overdue first within each team. A filter narrows it; `limit` caps rows per team."""
+    qs = response_tasks(response)
+    if team:
+        qs = qs.filter(team=team)
+    if status == "open":
+        qs = qs.filter(status__in=Task.OPEN_STATUSES)
+    elif status == "overdue":
+        qs = qs.filter(status__in=Task.OPEN_STATUSES, due_at__lt=timezone.now())
+    elif status:
+        qs = qs.filter(status=status)
+    now = timezone.now()
+    stats: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in (
+        response_tasks(response)
+        .values("team", "status")
+        .annotate(n=Count("id"), late=Count("id", filter=Q(due_at__lt=now, status__in=Task.OPEN_STATUSES)))
+    ):
+        stats[row["team"]]["total"] += row["n"]
+        stats[row["team"]]["overdue"] += row["late"]
+        stats[row["team"]]["open" if row["status"] in Task.OPEN_STATUSES else row["status"]] += row["n"]
+    labels = dict(Team.choices)
+    boards = []
+    for code in [t for t in Team.values if t in stats] + [t for t in stats if t not in Team.values]:
+        if team and code != team:
+            continue
+        tasks = list(urgency_order(qs.filter(team=code), now).select_related("assignee")[:limit])
+        s = stats[code]
+        boards.append(
+            TeamBoard(
+                team=code,
+                label=str(labels.get(code, code or "—")),
+                tasks=tasks,
+                open=s["open"],
+                overdue=s["overdue"],
+                done=s[Task.Status.DONE],
+            )
+        )
+    return boards
+
+
+@dataclass
+class PostStaffing:
+    position: Position
+    assignments: list[Assignment]
+
+    @property
+    def is_gap(self) -> bool:
+        return not self.assignments
+
+    @property
+    def on_duty(self) -> bool:
+        return any(a.on_duty_at for a in self.assignments)
+
+
+def staffing(response: Response) -> list[PostStaffing]:
+    assignments: dict[int, list[Assignment]] = defaultdict(list)
+    for a in response.assignments.select_related("user", "position"):
+        assignments[a.position_id].append(a)
+    return [PostStaffing(p, assignments.get(p.pk, [])) for p in response.plan.positions.all()]
+
+
+def my_assignments(actor: User, response: Response) -> list[Assignment]:
+    return list(response.assignments.filter(user=actor).select_related("position"))
+
+
+def log_for(response: Response, limit: int = 100) -> list[LogEntry]:
+    return list(response.log.select_related("actor")[:limit])
+
+
+def latest_sitrep(response: Response) -> SituationReport | None:
+    return response.sitreps.select_related("actor").first()
+
+
+def active_response_for_plan(plan_id: int) -> Response | None:
+    return (
+        Response.objects.filter(plan_id=plan_id, status=Response.Status.ACTIVE)
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+# --- after-action review ------------------------------------------------------------------------------
+
+
+@dataclass
+class TeamTiming:
+    team: str
+    label: str
+    total: int
+    on_time: int
+    late: int
+    unfinished: int
+
+    @property
+    def share(self) -> float | None:
+        return self.on_time / self.total if self.total else None
+
+
+@dataclass
+class AfterAction:
+    tasks: list[Task]
+    teams: list[TeamTiming]
+    time_to_staffing: dt.timedelta | None
+    on_time_share: float | None
+    recovery_tasks: list[Task]
+
+
+def after_action(response: Response) -> AfterAction:
+    tasks = scored_tasks(response)
+    scored = {t.pk for t in tasks}
+    recovery = [
+        t
+        for t in response_tasks(response).select_related("assignee").order_by("order", "id")
+        if t.pk not in scored
+    ]
+    labels = dict(Team.choices)
+    per_team: dict[str, list[Task]] = defaultdict(list)
+    for t in tasks:
+        per_team[t.team].append(t)
+    teams = [
+        TeamTiming(
+            team=code,
+            label=str(labels.get(code, code)),
+            total=len(items),
+            on_time=sum(1 for t in items if t.finished_on_time),
+            late=sum(1 for t in items if t.status == Task.Status.DONE and not t.finished_on_time),
+            unfinished=sum(1 for t in items if t.status != Task.Status.DONE),
+        )
+        for code, items in per_team.items()
+    ]
+    return AfterAction(tasks, teams, response.time_to_staffing, on_time_share(tasks), recovery)
+
+
+@dataclass
+class DrillRow:
+    response: Response
+    teams: dict[str, float | None]
+
+
+def drill_history(actor: User) -> tuple[list[DrillRow], list[tuple[str, str]]]:
+    """Every drill with each team's on-time share (seed 001: a drill a month)."""
+    drills = list(
+        responses_for(actor)
+        .filter(is_drill=True)
+        .select_related("community", "plan")
+        .order_by("-activated_at")[:60]
+    )
+    rows = []
+    present: set[str] = set()
+    for drill in drills:
+        per_team: dict[str, list[Task]] = defaultdict(list)
+        for t in scored_tasks(drill):
+            per_team[t.team].append(t)
+        present |= set(per_team)
+        rows.append(DrillRow(drill, {team: on_time_share(items) for team, items in per_team.items()}))
+    teams = [(code, str(label)) for code, label in Team.choices if code in present]
+    return rows, teams

@@ -1,0 +1,435 @@
+"""Writing tasks: creating them in bulk, moving them through their statuses, and the deadline scan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from linli.comms.models import Notification
+from linli.comms.services import Message, notify, notify_many
+from linli.core.audit import audit_record
+from linli.core.models import AuditLog, User
+from linli.core.roles import ADMIN_ROLES, Role
+from linli.tasks.models import Task
+
+Status = Task.Status
+
+# --- listeners: the app that created a task hears about what happens to it -------------------------
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    task: Task
+    actor: User | None
+    what: str  # "status" | "reassigned"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    task_id: int
+    source_id: int | None
+    title: str
+    level: int
+    recipient_id: int
+
+
+_status_listeners: dict[str, list[Callable[[TaskEvent], None]]] = defaultdict(list)
+_escalation_listeners: dict[str, list[Callable[[list[Escalation]], None]]] = defaultdict(list)
+
+
+def on_task_event(source: str, listener: Callable[[TaskEvent], None]) -> None:
+    if listener not in _status_listeners[source]:
+        _status_listeners[source].append(listener)
+
+
+def on_escalation(source: str, listener: Callable[[list[Escalation]], None]) -> None:
+    if listener not in _escalation_listeners[source]:
+        _escalation_listeners[source].append(listener)
+
+
+def _emit(event: TaskEvent) -> None:
+    for listener in _status_listeners.get(event.task.source, []):
+        listener(event)
+
+
+# --- creating ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskSpec:
+    title: str
+    due_at: dt.datetime
+    community_id: int
+    grid_id: int | None = None
+    detail: str = ""
+    assignee_id: int | None = None
+    team: str = ""
+    position_title: str = ""
+    leader_id: int | None = None
+    commander_id: int | None = None
+    priority: int = Task.Priority.NORMAL
+    source: str = Task.Source.MANUAL
+    source_id: int | None = None
+    stage: str = ""
+    order: int = 0
+    escalation_minutes: int = 30
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def tasks_create(specs: Sequence[TaskSpec]) -> list[Task]:
+    """Create many tasks in one insert. The caller audits and notifies (it knows why they exist)."""
+    rows = [
+        Task(
+            title=s.title[:300],
+            due_at=s.due_at,
+            community_id=s.community_id,
+            grid_id=s.grid_id,
+            detail=s.detail,
+            assignee_id=s.assignee_id,
+            team=s.team,
+            position_title=s.position_title[:100],
+            leader_id=s.leader_id,
+            commander_id=s.commander_id,
+            priority=s.priority,
+            source=s.source,
+            source_id=s.source_id,
+            stage=s.stage,
+            order=s.order,
+            escalation_minutes=s.escalation_minutes,
+            next_escalation_at=s.due_at,
+        )
+        for s in specs
+    ]
+    return Task.objects.bulk_create(rows, batch_size=500)
+
+
+def task_create(*, actor: User, spec: TaskSpec) -> Task:
+    with transaction.atomic():
+        (task,) = tasks_create([spec])
+        audit_record(actor=actor, action=AuditLog.Action.CREATE, target=task)
+    if task.assignee_id and task.assignee_id != actor.pk:
+        notify(
+            users=[task.assignee],  # type: ignore[list-item]
+            kind=Notification.Kind.ASSIGNED,
+            title=_("New task: %(title)s") % {"title": task.title},
+            url=reverse("tasks:detail", args=[task.pk]),
+        )
+    return task
+
+
+# --- who may act on a task --------------------------------------------------------------------------
+
+SUPERVISOR_ROLES = ADMIN_ROLES | {Role.GRID_LEADER}
+
+
+def can_work_on(actor: User, task: Task) -> bool:
+    """The assignee, the people in its escalation chain, and supervisors of its area may update a task.
+
+    The caller has already loaded the task through selectors.task_get, so it is in the actor's view.
+    """
+    if not actor.is_active or (actor.role == Role.OBSERVER and not actor.is_superuser):
+        return False
+    if actor.is_superuser or actor.pk in (task.assignee_id, task.leader_id, task.commander_id):
+        return True
+    return actor.role in SUPERVISOR_ROLES
+
+
+def can_reassign_any(actor: User) -> bool:
+    return actor.is_active and (actor.is_superuser or actor.role in SUPERVISOR_ROLES)
+
+
+def can_reassign(actor: User, task: Task) -> bool:
+    if actor.is_superuser:
+        return True
+    return actor.is_active and (
+        actor.role in SUPERVISOR_ROLES or actor.pk in (task.leader_id, task.commander_id)
+    )
+
+
+# --- moving through statuses ------------------------------------------------------------------------
+
+
+class TaskConflict(ValidationError):
+    """Someone else changed the task first; the message says who and when."""
+
+
+_ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    Status.IN_PROGRESS: (Status.OPEN, Status.BLOCKED),
+    Status.BLOCKED: (Status.OPEN, Status.IN_PROGRESS),
+    Status.DONE: Task.OPEN_STATUSES,
+    Status.CANCELLED: Task.OPEN_STATUSES,
+    Status.OPEN: (Status.DONE, Status.CANCELLED, Status.BLOCKED, Status.IN_PROGRESS),
+}
+
+
+def task_set_status(*, actor: User, task: Task, status: str, result: str = "") -> Task:
+    if not can_work_on(actor, task):
+        raise PermissionDenied(_("You cannot update this task."))
+    if status not in _ALLOWED_FROM:
+        raise ValidationError(_("Unknown status."))
+    result = result.strip()
+    if status == Status.BLOCKED and not result:
+        raise ValidationError(_("Say what is blocking the task."))
+    if status == Status.CANCELLED and not result:
+        raise ValidationError(_("Give a reason for cancelling the task."))
+    now = timezone.now()
+    values: dict[str, object] = {"status": status}
+    if result:
+        values["result"] = result
+    if status == Status.IN_PROGRESS:
+        values["started_at"] = task.started_at or now
+    if status in (Status.DONE, Status.CANCELLED):
+        values.update(done_at=now, done_by=actor, next_escalation_at=None)
+    if status == Status.OPEN:
+        values.update(done_at=None, done_by=None, escalation_level=0, next_escalation_at=task.due_at)
+    with transaction.atomic():
+        won = Task.objects.filter(pk=task.pk, status__in=_ALLOWED_FROM[status]).update(**values)
+        if not won:
+            fresh = Task.objects.select_related("done_by").get(pk=task.pk)
+            if fresh.status == status:
+                # Someone else already did it: say who, and lose nothing.
+                who = fresh.done_by.name if fresh.done_by else _("someone")
+                when = timezone.localtime(fresh.done_at).strftime("%H:%M") if fresh.done_at else ""
+                raise TaskConflict(
+                    _("Already marked %(status)s by %(who)s at %(when)s.")
+                    % {"status": fresh.get_status_display(), "who": who, "when": when}
+                )
+            raise TaskConflict(
+                _("The task is now %(status)s; reload to see it.") % {"status": fresh.get_status_display()}
+            )
+        before = task.status
+        task.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=task,
+            changes={"status": [before, task.status]} | ({"result": ["", result]} if result else {}),
+        )
+        _emit(TaskEvent(task, actor, "status"))
+    return task
+
+
+def task_reassign(*, actor: User, task: Task, assignee: User) -> Task:
+    if not can_reassign(actor, task):
+        raise PermissionDenied(_("You cannot reassign this task."))
+    if not assignee.is_active:
+        raise ValidationError(
+            _("%(name)s is no longer active; choose someone else.") % {"name": assignee.name}
+        )
+    if assignee.community_id and assignee.community_id != task.community_id:
+        raise ValidationError(_("%(name)s works in another community.") % {"name": assignee.name})
+    before = task.assignee.name if task.assignee else ""
+    with transaction.atomic():
+        Task.objects.filter(pk=task.pk).update(assignee=assignee)
+        task.assignee = assignee
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=task,
+            changes={"assignee": [before, assignee.name]},
+        )
+        _emit(TaskEvent(task, actor, "reassigned"))
+    notify(
+        users=[assignee],
+        kind=Notification.Kind.ASSIGNED,
+        title=_("Task assigned to you: %(title)s") % {"title": task.title},
+        url=reverse("tasks:detail", args=[task.pk]),
+        urgent=task.is_overdue(),
+    )
+    return task
+
+
+def task_set_due(*, actor: User, task: Task, due_at: dt.datetime) -> Task:
+    if not can_reassign(actor, task):
+        raise PermissionDenied(_("You cannot change this task's deadline."))
+    with transaction.atomic():
+        Task.objects.filter(pk=task.pk).update(
+            due_at=due_at, escalation_level=0, next_escalation_at=due_at if task.is_open else None
+        )
+        audit_record(
+            actor=actor, action=AuditLog.Action.UPDATE, target=task, changes={"due_at": [task.due_at, due_at]}
+        )
+    task.refresh_from_db()
+    return task
+
+
+def tasks_cancel_for_source(*, source: str, source_id: int, reason: str) -> int:
+    """Close a source's open tasks at once (a response that ends takes its unfinished steps with it)."""
+    return Task.objects.filter(source=source, source_id=source_id, status__in=Task.OPEN_STATUSES).update(
+        status=Status.CANCELLED, result=reason, next_escalation_at=None
+    )
+
+
+# --- the deadline scan ------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    claimed: int = 0
+    notifications: int = 0
+    passes: int = 0
+
+
+def _due_plus(minutes: int) -> ExpressionWrapper:
+    return ExpressionWrapper(F("due_at") + dt.timedelta(minutes=minutes), output_field=DateTimeField())
+
+
+def deadline_scan(*, now: dt.datetime | None = None, batch: int = 5000) -> ScanResult:
+    """Escalate every task whose next escalation time has come, once, however many workers run this.
+
+    Each batch is claimed with one conditional UPDATE: a row is ours only if its next_escalation_at was
+    still due when our UPDATE reached it, and the same UPDATE moves it out of the scan. On PostgreSQL a
+    second worker's UPDATE waits for ours and then re-checks that condition, so it skips what we took.
+    """
+    now = now or timezone.now()
+    result = ScanResult()
+    while True:
+        claimed, sent = _scan_batch(now, batch)
+        result.passes += 1
+        result.claimed += claimed
+        result.notifications += sent
+        if claimed < batch:
+            return result
+
+
+def _scan_batch(now: dt.datetime, batch: int) -> tuple[int, int]:
+    token = uuid.uuid4()
+    with transaction.atomic():
+        due_ids = (
+            Task.objects.filter(next_escalation_at__lte=now, status__in=Task.OPEN_STATUSES)
+            .order_by()
+            .values("id")[:batch]
+        )
+        claimed = Task.objects.filter(id__in=Subquery(due_ids), next_escalation_at__lte=now).update(
+            claim=token, escalation_level=F("escalation_level") + 1, next_escalation_at=None
+        )
+        if not claimed:
+            return 0, 0
+        rows = [
+            _Claimed(*values)
+            for values in Task.objects.filter(claim=token).values_list(
+                "id",
+                "title",
+                "source",
+                "source_id",
+                "due_at",
+                "escalation_level",
+                "escalation_minutes",
+                "assignee_id",
+                "assignee__is_active",
+                "leader_id",
+                "leader__is_active",
+                "commander_id",
+                "commander__is_active",
+            )
+        ]
+        continuing: dict[tuple[int, int], list[int]] = defaultdict(list)
+        finished: list[int] = []
+        by_recipient: dict[int, list[_Claimed]] = defaultdict(list)
+        escalations: dict[str, list[Escalation]] = defaultdict(list)
+        for row in rows:
+            chain = row.chain()
+            level = row.escalation_level
+            if level <= len(chain):
+                recipient = chain[level - 1]
+                row.as_owner = recipient == row.assignee_id
+                by_recipient[recipient].append(row)
+                escalations[row.source].append(Escalation(row.id, row.source_id, row.title, level, recipient))
+            if level < len(chain):
+                continuing[(level, row.escalation_minutes)].append(row.id)
+            else:
+                finished.append(row.id)
+        for (level, minutes), ids in continuing.items():
+            for chunk in _chunks(ids, 2000):
+                Task.objects.filter(id__in=chunk).update(
+                    next_escalation_at=_due_plus(level * minutes), claim=None
+                )
+        for chunk in _chunks(finished, 2000):
+            # Nobody further up the chain: record the last step so a reassignment restarts cleanly.
+            Task.objects.filter(id__in=chunk).update(escalation_level=3, claim=None)
+        sent = notify_many(_overdue_messages(by_recipient))
+        for source, events in escalations.items():
+            for listener in _escalation_listeners.get(source, []):
+                listener(events)
+    return claimed, sent
+
+
+@dataclass
+class _Claimed:
+    id: int
+    title: str
+    source: str
+    source_id: int | None
+    due_at: dt.datetime
+    escalation_level: int
+    escalation_minutes: int
+    assignee_id: int | None
+    assignee_active: bool | None
+    leader_id: int | None
+    leader_active: bool | None
+    commander_id: int | None
+    commander_active: bool | None
+    as_owner: bool = False
+
+    def chain(self) -> list[int]:
+        """Who hears about it at each level: active people only, each once."""
+        chain: list[int] = []
+        for user_id, active in (
+            (self.assignee_id, self.assignee_active),
+            (self.leader_id, self.leader_active),
+            (self.commander_id, self.commander_active),
+        ):
+            if user_id and active and user_id not in chain:
+                chain.append(user_id)
+        return chain
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+DIGEST_LINES = 20
+
+
+def _overdue_messages(by_recipient: dict[int, list[_Claimed]]) -> Iterable[Message]:
+    """One message per person per pass: a single task by name, several as a digest."""
+    for user_id, rows in by_recipient.items():
+        if len(rows) == 1 and rows[0].as_owner:
+            row = rows[0]
+            yield Message(
+                user_id=user_id,
+                kind=Notification.Kind.OVERDUE,
+                urgent=True,
+                title=_("Overdue: %(title)s") % {"title": row.title},
+                body=_("It was due at %(due)s.") % {"due": _hm(row.due_at)},
+                url=reverse("tasks:detail", args=[row.id]),
+            )
+            continue
+        lines = [f"· {_hm(r.due_at)}  {r.title}" for r in rows[:DIGEST_LINES]]
+        if len(rows) > DIGEST_LINES:
+            lines.append(_("… and %(n)d more") % {"n": len(rows) - DIGEST_LINES})
+        own = all(r.as_owner for r in rows)
+        yield Message(
+            user_id=user_id,
+            kind=Notification.Kind.DIGEST,
+            urgent=True,
+            title=ngettext("%(n)d task is overdue", "%(n)d tasks are overdue", len(rows)) % {"n": len(rows)},
+            body="\n".join(lines),
+            url=reverse("tasks:mine") + "?overdue=1" if own else reverse("tasks:overdue"),
+        )
+
+
+def _hm(value: dt.datetime) -> str:
+    return timezone.localtime(value).strftime("%m-%d %H:%M")

@@ -1,0 +1,133 @@
+"""Task pages: "my tasks" on a phone, a task's page, and the supervisor's overdue list."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from linli.core.models import User
+from linli.tasks.models import Task
+from linli.tasks.selectors import (
+    assignable_people,
+    task_get,
+    tasks_mine,
+    tasks_needing_reassignment,
+    tasks_overdue_for,
+)
+from linli.tasks.services import can_reassign, can_work_on, task_reassign, task_set_status
+
+LIST_LIMIT = 200
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    overdue = request.GET.get("overdue") == "1"
+    done = request.GET.get("done") == "1"
+    if done:
+        tasks = (
+            Task.objects.filter(assignee=actor).exclude(status__in=Task.OPEN_STATUSES).order_by("-done_at")
+        )
+    else:
+        tasks = tasks_mine(actor, overdue=overdue)
+    rows = list(tasks.select_related("assignee")[:LIST_LIMIT])
+    counts = {
+        "open": tasks_mine(actor).count(),
+        "overdue": tasks_mine(actor, overdue=True).count(),
+    }
+    return render(
+        request,
+        "tasks/mine.html",
+        {"tasks": rows, "overdue": overdue, "done": done, "counts": counts},
+    )
+
+
+@login_required
+def overdue(request: HttpRequest) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    late = list(tasks_overdue_for(actor)[:LIST_LIMIT])
+    orphaned = list(tasks_needing_reassignment(actor)[:LIST_LIMIT])
+    return render(request, "tasks/overdue.html", {"tasks": late, "orphaned": orphaned})
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    task = task_get(actor, pk)
+    return render(
+        request,
+        "tasks/detail.html",
+        {
+            "task": task,
+            "can_work": can_work_on(actor, task),
+            "can_reassign": can_reassign(actor, task),
+            "people": assignable_people(task) if can_reassign(actor, task) else [],
+            "source_url": _source_url(task),
+        },
+    )
+
+
+def _source_url(task: Task) -> str:
+    if task.source == Task.Source.RESPONSE and task.source_id:
+        return reverse("response:detail", args=[task.source_id])
+    return ""
+
+
+@require_POST
+@login_required
+def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    task = task_get(actor, pk)
+    try:
+        task = task_set_status(
+            actor=actor,
+            task=task,
+            status=request.POST.get("status", ""),
+            result=request.POST.get("result", ""),
+        )
+    except ValidationError as exc:
+        if request.htmx:  # type: ignore[attr-defined]
+            task.refresh_from_db()
+            return render(request, "tasks/_row.html", {"task": task, "error": " ".join(exc.messages)})
+        messages.error(request, " ".join(exc.messages))
+        return redirect("tasks:detail", pk=pk)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "tasks/_row.html", {"task": task, "just_changed": True})
+    messages.success(request, task.get_status_display())
+    return redirect(_next(request, task_url(task)))
+
+
+def task_url(task: Task) -> str:
+    return reverse("tasks:detail", args=[task.pk])
+
+
+@require_POST
+@login_required
+def reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    actor: User = request.user  # type: ignore[assignment]
+    task = task_get(actor, pk)
+    person = assignable_people(task).filter(pk=request.POST.get("assignee") or 0).first()
+    if person is None:
+        messages.error(request, _("Choose an active staff member of this community."))
+        return redirect("tasks:detail", pk=pk)
+    try:
+        task_reassign(actor=actor, task=task, assignee=person)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("tasks:detail", pk=pk)
+    messages.success(request, _("Given to %(name)s, who has been notified.") % {"name": person.name})
+    return redirect(_next(request, task_url(task)))
