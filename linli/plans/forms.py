@@ -72,7 +72,9 @@ class CopyForm(forms.Form):
 
 
 class ActivateForm(forms.Form):
-    level = forms.TypedChoiceField(label=_("Response level"), choices=LEVEL_CHOICES, coerce=int)
+    level = forms.TypedChoiceField(
+        label=_("Response level"), choices=[("", _("— choose the level —")), *LEVEL_CHOICES], coerce=int
+    )
     scope = forms.ChoiceField(
         label=_("Area"),
         choices=[("community", _("Whole community")), ("buildings", _("Some buildings"))],

@@ -100,6 +100,12 @@ class Assignment(models.Model):
             return self.user.name  # type: ignore[union-attr]
         return self.name or self.organisation
 
+    @property
+    def contact_phone(self) -> str:
+        if self.phone:
+            return self.phone
+        return self.user.phone if self.user is not None else ""
+
 
 class LogEntry(models.Model):
     class Kind(models.TextChoices):

@@ -79,6 +79,18 @@ def test_the_response_page_is_seen_by_the_community_and_hidden_from_outsiders(
     assert login(client, world.charlie).get(f"/responses/{response.pk}/").status_code == 404
 
 
+def test_people_without_an_account_or_phone_show_on_the_staffing_list(
+    client: Client, world: World, small_plan: Plan
+) -> None:
+    response = activate(world, small_plan)
+    medical = small_plan.positions.get(key="medical-leader")
+    login(client, world.commander).post(
+        f"/responses/{response.pk}/assign/", {"position": medical.pk, "name": "何敏"}
+    )
+    html = client.get(f"/responses/{response.pk}/").content.decode()
+    assert "何敏" in html and "gap — nobody assigned" not in html
+
+
 def test_the_response_page_shows_overdue_first_and_my_tasks(
     client: Client, world: World, small_plan: Plan
 ) -> None:
