@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -153,7 +155,29 @@ class Position(models.Model):
         return self.role != PositionRole.MEMBER
 
 
-class PositionHolder(models.Model):
+class PersonOnPost:
+    """A staff account or a named person without one (a property manager, a volunteer) on a post."""
+
+    user_id: int | None
+    user: Any
+    name: str
+    phone: str
+    organisation: str
+
+    @property
+    def label(self) -> str:
+        if self.user_id:
+            return str(self.user.name)
+        return self.name or self.organisation
+
+    @property
+    def contact_phone(self) -> str:
+        if self.phone:
+            return self.phone
+        return str(self.user.phone) if self.user_id else ""
+
+
+class PositionHolder(PersonOnPost, models.Model):
     """Who fills a position: a staff account, or a named person without one. Stand-ins step in when needed."""
 
     position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="holders")
@@ -176,18 +200,6 @@ class PositionHolder(models.Model):
 
     def __str__(self) -> str:
         return self.label
-
-    @property
-    def label(self) -> str:
-        if self.user_id:
-            return self.user.name  # type: ignore[union-attr]
-        return self.name or self.organisation
-
-    @property
-    def contact_phone(self) -> str:
-        if self.phone:
-            return self.phone
-        return self.user.phone if self.user_id else ""  # type: ignore[union-attr]
 
 
 class Step(models.Model):

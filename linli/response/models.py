@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.plans.models import LEVEL_CHOICES, LEVELS
+from linli.plans.models import LEVEL_CHOICES, LEVELS, PersonOnPost
 
 
 class Response(models.Model):
@@ -70,7 +70,7 @@ class Response(models.Model):
         return self.staffed_at - self.activated_at if self.staffed_at else None
 
 
-class Assignment(models.Model):
+class Assignment(PersonOnPost, models.Model):
     """A person on a position for this response. Copied from the plan's staffing at activation."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="assignments")
@@ -93,18 +93,6 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return self.label
-
-    @property
-    def label(self) -> str:
-        if self.user_id:
-            return self.user.name  # type: ignore[union-attr]
-        return self.name or self.organisation
-
-    @property
-    def contact_phone(self) -> str:
-        if self.phone:
-            return self.phone
-        return self.user.phone if self.user is not None else ""
 
 
 class LogEntry(models.Model):

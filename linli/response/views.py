@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,6 +41,7 @@ from linli.tasks.models import Task, Team
 from linli.tasks.selectors import tasks_mine
 
 BOARD_ROWS_PER_TEAM = 200
+ACTIONS = ("duty", "note", "sitrep", "level", "assign")
 
 
 class SitrepForm(forms.Form):
@@ -97,7 +98,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "response/detail.html", context)
 
 
-def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+@require_POST
+@login_required
+def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """The response page's small forms: on duty, log note, situation report, level, fill a post."""
+    if action not in ACTIONS:
+        raise Http404
     actor: User = request.user  # type: ignore[assignment]
     response = response_get(actor, pk)
     post = request.POST
@@ -141,36 +147,6 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else _("Check the form.")
         messages.error(request, text)
     return redirect("response:detail", pk=pk)
-
-
-@require_POST
-@login_required
-def on_duty(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "duty")
-
-
-@require_POST
-@login_required
-def note(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "note")
-
-
-@require_POST
-@login_required
-def sitrep(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "sitrep")
-
-
-@require_POST
-@login_required
-def level(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "level")
-
-
-@require_POST
-@login_required
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "assign")
 
 
 @login_required

@@ -85,7 +85,7 @@ def test_people_without_an_account_or_phone_show_on_the_staffing_list(
     response = activate(world, small_plan)
     medical = small_plan.positions.get(key="medical-leader")
     login(client, world.commander).post(
-        f"/responses/{response.pk}/assign/", {"position": medical.pk, "name": "何敏"}
+        f"/responses/{response.pk}/do/assign/", {"position": medical.pk, "name": "何敏"}
     )
     html = client.get(f"/responses/{response.pk}/").content.decode()
     assert "何敏" in html and "gap — nobody assigned" not in html
@@ -122,10 +122,10 @@ def test_anyone_on_the_response_writes_in_the_log_but_observers_do_not(
     client: Client, world: World, small_plan: Plan
 ) -> None:
     response = activate(world, small_plan)
-    login(client, world.bob).post(f"/responses/{response.pk}/note/", {"text": "3号楼门口已设卡"})
+    login(client, world.bob).post(f"/responses/{response.pk}/do/note/", {"text": "3号楼门口已设卡"})
     assert response.log.filter(text="3号楼门口已设卡", actor=world.bob).exists()
     client.logout()
-    login(client, world.observer).post(f"/responses/{response.pk}/note/", {"text": "看看"})
+    login(client, world.observer).post(f"/responses/{response.pk}/do/note/", {"text": "看看"})
     assert not response.log.filter(text="看看").exists()
 
 
@@ -134,8 +134,8 @@ def test_situation_report_and_level_change_from_the_page(
 ) -> None:
     response = activate(world, small_plan)
     login(client, world.commander)
-    client.post(f"/responses/{response.pk}/sitrep/", {"situation": "2号楼1例阳性", "needs": "防护服200套"})
-    client.post(f"/responses/{response.pk}/level/", {"level": "1", "reason": "扩散"})
+    client.post(f"/responses/{response.pk}/do/sitrep/", {"situation": "2号楼1例阳性", "needs": "防护服200套"})
+    client.post(f"/responses/{response.pk}/do/level/", {"level": "1", "reason": "扩散"})
     html = client.get(f"/responses/{response.pk}/").content.decode()
     assert "2号楼1例阳性" in html and "防护服200套" in html
     assert 'data-level="1"' in html
