@@ -74,6 +74,11 @@ class TeamBoard:
     open: int = 0
     overdue: int = 0
     done: int = 0
+    matching: int = 0
+
+    @property
+    def hidden(self) -> int:
+        return max(self.matching - len(self.tasks), 0)
 
 
 def task_board(response: Response, *, team: str = "", status: str = "", limit: int = 200) -> list[TeamBoard]:
@@ -97,6 +102,7 @@ def task_board(response: Response, *, team: str = "", status: str = "", limit: i
         stats[row["team"]]["total"] += row["n"]
         stats[row["team"]]["overdue"] += row["late"]
         stats[row["team"]]["open" if row["status"] in Task.OPEN_STATUSES else row["status"]] += row["n"]
+    matching = {r["team"]: r["n"] for r in qs.values("team").annotate(n=Count("id")).order_by()}
     labels = dict(Team.choices)
     boards = []
     for code in [t for t in Team.values if t in stats] + [t for t in stats if t not in Team.values]:
@@ -112,6 +118,7 @@ def task_board(response: Response, *, team: str = "", status: str = "", limit: i
                 open=s["open"],
                 overdue=s["overdue"],
                 done=s[Task.Status.DONE],
+                matching=matching.get(code, 0),
             )
         )
     return boards
