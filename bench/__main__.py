@@ -21,7 +21,14 @@ from typing import Any
 
 from bench.common import RESULTS_FILE, ROOT, ChildResult, Target, log, run_child
 
-BENCHMARKS = ["registry_import", "registry_search", "resident_list_queries"]
+BENCHMARKS = [
+    "registry_import",
+    "registry_search",
+    "resident_list_queries",
+    "plan_activation",
+    "response_page",
+    "deadline_scan",
+]
 
 
 def module(name: str) -> ModuleType:

@@ -91,11 +91,11 @@ class Task(models.Model):
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Escalation state, advanced only by the deadline scan's conditional update (see services.deadline_scan).
+    # Escalation state, advanced only by the deadline scan's conditional update (see services.deadline_scan):
+    # level 1 told the assignee, 2 the leader, 3 the commander; the next step comes escalation_minutes later.
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalation_minutes = models.PositiveSmallIntegerField(default=DEFAULT_ESCALATION_MINUTES)
     next_escalation_at = models.DateTimeField(null=True, blank=True)
-    claim = models.UUIDField(null=True, blank=True)
 
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.BLOCKED)
 
@@ -111,7 +111,6 @@ class Task(models.Model):
                 name="task_escalation_due",
                 condition=Q(next_escalation_at__isnull=False),
             ),
-            models.Index(fields=["claim"], name="task_claim", condition=Q(claim__isnull=False)),
         ]
 
     def __str__(self) -> str:

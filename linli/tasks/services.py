@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Subquery
+from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -281,51 +280,76 @@ class ScanResult:
     passes: int = 0
 
 
-def _due_plus(minutes: int) -> ExpressionWrapper:
-    return ExpressionWrapper(F("due_at") + dt.timedelta(minutes=minutes), output_field=DateTimeField())
-
-
 def deadline_scan(*, now: dt.datetime | None = None, batch: int = 5000) -> ScanResult:
     """Escalate every task whose next escalation time has come, once, however many workers run this.
 
-    Each batch is claimed with one conditional UPDATE: a row is ours only if its next_escalation_at was
-    still due when our UPDATE reached it, and the same UPDATE moves it out of the scan. On PostgreSQL a
-    second worker's UPDATE waits for ours and then re-checks that condition, so it skips what we took.
+    Each batch is claimed by one conditional UPDATE that also sets the next escalation time (now plus
+    the task's delay): a row is ours only if it was still due when our UPDATE reached it. On PostgreSQL
+    a second worker's UPDATE waits for ours and then re-checks that condition, so it skips what we took,
+    and a row claimed in this pass is not due again until its delay has passed.
     """
     now = now or timezone.now()
     result = ScanResult()
-    while True:
-        claimed, sent = _scan_batch(now, batch)
-        result.passes += 1
-        result.claimed += claimed
-        result.notifications += sent
-        if claimed < batch:
-            return result
+    delays = (
+        Task.objects.filter(next_escalation_at__lte=now, status__in=Task.OPEN_STATUSES)
+        .order_by()
+        .values_list("escalation_minutes", flat=True)
+        .distinct()
+    )
+    for minutes in sorted(set(delays)):
+        while True:
+            claimed, sent = _scan_batch(now, minutes, batch)
+            result.passes += 1
+            result.claimed += claimed
+            result.notifications += sent
+            if claimed < batch:
+                break
+    return result
 
 
-def _scan_batch(now: dt.datetime, batch: int) -> tuple[int, int]:
-    token = uuid.uuid4()
+def _claim(now: dt.datetime, minutes: int, batch: int) -> list[int]:
+    """The ids of up to `batch` due tasks with this delay that this call won."""
+    following = now + dt.timedelta(minutes=minutes)
+    if not connection.features.can_return_columns_from_insert:
+        # SQLite before 3.35 has no UPDATE … RETURNING: claim row by row, still conditionally.
+        due = Task.objects.filter(
+            next_escalation_at__lte=now, escalation_minutes=minutes, status__in=Task.OPEN_STATUSES
+        ).values_list("id", flat=True)[:batch]
+        return [
+            pk
+            for pk in list(due)
+            if Task.objects.filter(pk=pk, next_escalation_at__lte=now).update(
+                escalation_level=F("escalation_level") + 1, next_escalation_at=following
+            )
+        ]
+    table = connection.ops.quote_name(Task._meta.db_table)
+    statuses = list(Task.OPEN_STATUSES)
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"UPDATE {table} SET escalation_level = escalation_level + 1, next_escalation_at = %s "
+        f"WHERE id IN (SELECT id FROM {table} WHERE next_escalation_at <= %s AND escalation_minutes = %s "
+        f"AND status IN ({', '.join(['%s'] * len(statuses))}) LIMIT %s) "
+        "AND next_escalation_at <= %s RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(following), adapt(now), minutes, *statuses, batch, adapt(now)])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _scan_batch(now: dt.datetime, minutes: int, batch: int) -> tuple[int, int]:
     with transaction.atomic():
-        due_ids = (
-            Task.objects.filter(next_escalation_at__lte=now, status__in=Task.OPEN_STATUSES)
-            .order_by()
-            .values("id")[:batch]
-        )
-        claimed = Task.objects.filter(id__in=Subquery(due_ids), next_escalation_at__lte=now).update(
-            claim=token, escalation_level=F("escalation_level") + 1, next_escalation_at=None
-        )
-        if not claimed:
+        ids = _claim(now, minutes, batch)
+        if not ids:
             return 0, 0
         rows = [
             _Claimed(*values)
-            for values in Task.objects.filter(claim=token).values_list(
+            for values in Task.objects.filter(id__in=ids).values_list(
                 "id",
                 "title",
                 "source",
                 "source_id",
                 "due_at",
                 "escalation_level",
-                "escalation_minutes",
                 "assignee_id",
                 "assignee__is_active",
                 "leader_id",
@@ -334,7 +358,6 @@ def _scan_batch(now: dt.datetime, batch: int) -> tuple[int, int]:
                 "commander__is_active",
             )
         ]
-        continuing: dict[tuple[int, int], list[int]] = defaultdict(list)
         finished: list[int] = []
         by_recipient: dict[int, list[_Claimed]] = defaultdict(list)
         escalations: dict[str, list[Escalation]] = defaultdict(list)
@@ -346,23 +369,17 @@ def _scan_batch(now: dt.datetime, batch: int) -> tuple[int, int]:
                 row.as_owner = recipient == row.assignee_id
                 by_recipient[recipient].append(row)
                 escalations[row.source].append(Escalation(row.id, row.source_id, row.title, level, recipient))
-            if level < len(chain):
-                continuing[(level, row.escalation_minutes)].append(row.id)
-            else:
+            if level >= len(chain):
                 finished.append(row.id)
-        for (level, minutes), ids in continuing.items():
-            for chunk in _chunks(ids, 2000):
-                Task.objects.filter(id__in=chunk).update(
-                    next_escalation_at=_due_plus(level * minutes), claim=None
-                )
         for chunk in _chunks(finished, 2000):
-            # Nobody further up the chain: record the last step so a reassignment restarts cleanly.
-            Task.objects.filter(id__in=chunk).update(escalation_level=3, claim=None)
+            # Nobody further up the chain: stop scanning it, and record the last step so that a
+            # reassignment or a new deadline restarts cleanly.
+            Task.objects.filter(id__in=chunk).update(escalation_level=3, next_escalation_at=None)
         sent = notify_many(_overdue_messages(by_recipient))
         for source, events in escalations.items():
             for listener in _escalation_listeners.get(source, []):
                 listener(events)
-    return claimed, sent
+    return len(ids), sent
 
 
 @dataclass
@@ -373,7 +390,6 @@ class _Claimed:
     source_id: int | None
     due_at: dt.datetime
     escalation_level: int
-    escalation_minutes: int
     assignee_id: int | None
     assignee_active: bool | None
     leader_id: int | None

@@ -175,3 +175,34 @@ def test_my_tasks_are_overdue_first_then_soonest_due(world: World) -> None:
     Task.objects.filter(pk=late.pk).update(due_at=now - dt.timedelta(minutes=5))
     assert [t.title for t in tasks_mine(world.alice)] == ["late", "soon", "later"]
     assert [t.title for t in tasks_mine(world.alice, overdue=True)] == ["late"]
+
+
+def test_a_long_overdue_task_moves_one_level_per_pass_whatever_the_batch_size(world: World) -> None:
+    leader = UserFactory(username="gl", role=Role.GRID_LEADER, grid=world.grid1)
+    for _n in range(7):
+        make_task(world, leader=leader, commander=world.commander)
+    with time_machine.travel(T0 + dt.timedelta(hours=3), tick=False):
+        result = deadline_scan(batch=2)
+    assert result.claimed == 7
+    assert set(Task.objects.values_list("escalation_level", flat=True)) == {1}
+    assert inbox(leader) == [] and inbox(world.commander) == []
+    # The leader hears after the task's delay, counted from when the assignee was told.
+    with time_machine.travel(T0 + dt.timedelta(hours=3, minutes=29), tick=False):
+        assert deadline_scan().claimed == 0
+    with time_machine.travel(T0 + dt.timedelta(hours=3, minutes=30), tick=False):
+        assert deadline_scan().claimed == 7
+    assert len(inbox(leader)) == 1 and inbox(world.commander) == []
+
+
+def test_the_scan_without_update_returning_claims_the_same_way(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    for _n in range(3):
+        make_task(world, commander=world.commander)
+    with time_machine.travel(T0 + dt.timedelta(minutes=31), tick=False):
+        assert deadline_scan(batch=2).claimed == 3
+        assert deadline_scan().claimed == 0
+    with time_machine.travel(T0 + dt.timedelta(minutes=61), tick=False):
+        assert deadline_scan().claimed == 3
+    assert len(inbox(world.commander)) == 1
