@@ -95,8 +95,10 @@ def test_a_drill_from_activation_to_after_action_review(
         due_at=timezone.now() - dt.timedelta(minutes=40),
         next_escalation_at=timezone.now() - dt.timedelta(minutes=40),
     )
-    deadline_scan()
-    deadline_scan()
+    deadline_scan()  # she is told first
+    # Her escalation delay (15 minutes for response steps) passes without her finishing it.
+    Task.objects.filter(pk=late.pk).update(next_escalation_at=timezone.now() - dt.timedelta(minutes=1))
+    deadline_scan()  # then the commander, as she also leads her team
     page.reload()
     expect(page.locator("[data-count=overdue]")).not_to_have_text("0")
     expect(page.locator("#log [data-log=task]").filter(has_text=late.title[:20]).first).to_be_visible()
