@@ -307,10 +307,15 @@ def deadline_scan(*, now: dt.datetime | None = None, batch: int = 5000) -> ScanR
     return result
 
 
+def _update_returning_supported() -> bool:
+    # PostgreSQL, and SQLite from 3.35 (the same versions that return columns from an INSERT).
+    return bool(connection.features.can_return_columns_from_insert)
+
+
 def _claim(now: dt.datetime, minutes: int, batch: int) -> list[int]:
     """The ids of up to `batch` due tasks with this delay that this call won."""
     following = now + dt.timedelta(minutes=minutes)
-    if not connection.features.can_return_columns_from_insert:
+    if not _update_returning_supported():
         # SQLite before 3.35 has no UPDATE … RETURNING: claim row by row, still conditionally.
         due = Task.objects.filter(
             next_escalation_at__lte=now, escalation_minutes=minutes, status__in=Task.OPEN_STATUSES
