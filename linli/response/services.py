@@ -516,20 +516,28 @@ def on_task_event(event: TaskEvent) -> None:
 
 
 def on_escalations(events: list[Escalation]) -> None:
-    names = dict(
-        User.objects.filter(pk__in={e.recipient_id for e in events}).values_list("pk", "display_name")
-    )
+    names = {
+        pk: display or username
+        for pk, display, username in User.objects.filter(pk__in={e.recipient_id for e in events}).values_list(
+            "pk", "display_name", "username"
+        )
+    }
     by_response: dict[int, list[Escalation]] = defaultdict(list)
     for e in events:
         if e.source_id is not None:
             by_response[e.source_id].append(e)
-    LogEntry.objects.bulk_create(
-        LogEntry(
-            response_id=response_id,
-            kind=LogEntry.Kind.TASK,
-            text=_("Overdue: “%(task)s” — escalated to %(name)s.")
-            % {"task": e.title[:80], "name": names.get(e.recipient_id) or e.recipient_id},
+
+    def text(e: Escalation) -> str:
+        # The first step tells the person who holds the task; later steps go up the chain.
+        message = (
+            _("Overdue: “%(task)s” — %(name)s was told.")
+            if e.level == 1
+            else _("Overdue: “%(task)s” — escalated to %(name)s.")
         )
+        return message % {"task": e.title[:80], "name": names.get(e.recipient_id, "")}
+
+    LogEntry.objects.bulk_create(
+        LogEntry(response_id=response_id, kind=LogEntry.Kind.TASK, text=text(e))
         for response_id, items in by_response.items()
         for e in items
     )

@@ -144,7 +144,8 @@ def test_overdue_response_tasks_escalate_and_the_log_says_so(world: World, small
     response = activate(world, small_plan)
     with time_machine.travel(T0 + dt.timedelta(minutes=16), tick=False):
         deadline_scan()
-    assert response.log.filter(kind=LogEntry.Kind.TASK, text__contains="通知居民").exists()
+    (told,) = response.log.filter(kind=LogEntry.Kind.TASK, text__contains="通知居民")
+    assert told.text == f"Overdue: “通知居民” — {world.alice.name} was told."
     assert Notification.objects.filter(user=world.alice, kind=Notification.Kind.OVERDUE).count() == 1
     # Response tasks escalate every 15 minutes: the commander hears about the unheld medical task.
     with time_machine.travel(T0 + dt.timedelta(minutes=46), tick=False):
