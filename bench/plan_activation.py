@@ -225,14 +225,13 @@ def build_plan(place: Place, doc: dict[str, Any]) -> Plan:
 
 
 def activate(commander: User, plan: Plan) -> tuple[float, int]:
-    from linli.response.selectors import response_tasks
     from linli.response.services import response_activate
 
     with Timer() as timer:
         response = response_activate(
             actor=commander, plan=plan, level=2, reason="3号楼燃气泄漏，物业报告", drill=True
         )
-    return timer.seconds, response_tasks(response).count()
+    return timer.seconds, response.tasks().count()
 
 
 def run() -> Figures:

@@ -42,11 +42,10 @@ def add_tasks(place: Place, response: Response, total: int) -> None:
 
     from linli.plans.models import PositionRole
     from linli.response.models import Assignment
-    from linli.response.selectors import response_tasks
     from linli.tasks.models import Task
     from linli.tasks.services import TaskSpec, tasks_create
 
-    have = response_tasks(response).count()
+    have = response.tasks().count()
     posts = list(Assignment.objects.filter(response=response).select_related("position").order_by("id"))
     leaders = {a.position.team: a.user_id for a in posts if a.position.role != PositionRole.MEMBER}
     start = response.activated_at
@@ -76,7 +75,7 @@ def add_tasks(place: Place, response: Response, total: int) -> None:
             )
         )
     tasks_create(specs)
-    ids = list(response_tasks(response).order_by("id").values_list("id", flat=True))
+    ids = list(response.tasks().order_by("id").values_list("id", flat=True))
     now = timezone.now()
 
     def where(*residues: int, modulo: int = 10) -> list[int]:
@@ -155,7 +154,6 @@ def run() -> Figures:
 
     from django.test import Client
 
-    from linli.response.selectors import response_tasks
     from linli.response.services import response_activate
 
     place = build_community()
@@ -174,7 +172,7 @@ def run() -> Figures:
     log(f"{FEW} tasks: {queries_few} queries, p50 {percentile(few_ms, 0.5):.0f} ms")
 
     add_tasks(place, response, TASKS)
-    tasks = response_tasks(response).count()
+    tasks = response.tasks().count()
     log(f"{tasks} tasks; timing {SAMPLES} requests of the page and of the API …")
     queries = count_queries(client, page)
     api_queries = count_queries(client, api)

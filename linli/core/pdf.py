@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
@@ -21,14 +22,8 @@ def render_pdf(request: HttpRequest, template: str, context: dict[str, Any]) -> 
 
 def pdf_response(request: HttpRequest, template: str, context: dict[str, Any], filename: str) -> HttpResponse:
     response = HttpResponse(render_pdf(request, template, context), content_type="application/pdf")
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(filename)}"
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 def qr_svg(data: str, box_size: int = 10) -> SafeString:

@@ -34,3 +34,5 @@ REVEAL_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN, Role.GRID_LEA
 EDIT_RESIDENT_ROLES = REVEAL_ROLES
 IMPORT_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
 ADMIN_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
+# Who may reassign tasks and watch their area's overdue list.
+SUPERVISOR_ROLES = ADMIN_ROLES | {Role.GRID_LEADER}

@@ -27,3 +27,10 @@ def audit_for_target(actor: User, target_type: str, target_id: int, limit: int =
             :limit
         ]
     )
+
+
+def community_staff(community_id: int | None) -> QuerySet[User]:
+    """The people who can be given work in a community: its active staff accounts, not API service accounts."""
+    return User.objects.filter(
+        community_id=community_id or 0, is_active=True, is_service_account=False
+    ).order_by("display_name", "username")

@@ -8,10 +8,6 @@ from typing import Any
 from linli.plans.models import Contact, Plan, PlanLevel, Position, PositionHolder, Step, SupplyNeed
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def _number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
@@ -54,8 +50,8 @@ def plan_document(plan: Plan, *, with_holders: bool = True) -> dict[str, Any]:
             for s in plan.supplies.all()
         ],
         "contacts": [{"kind": c.kind, "name": c.name, "phone": c.phone} for c in plan.contacts.all()],
-        "termination_criteria": _lines(plan.termination_criteria),
-        "notes": _lines(plan.notes),
+        "termination_criteria": plan.termination_criteria_list,
+        "notes": plan.notes_list,
     }
     for p in positions:
         entry: dict[str, Any] = {

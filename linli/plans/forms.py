@@ -24,7 +24,6 @@ from linli.plans.models import (
     SupplyNeed,
 )
 from linli.registry.models import Building
-from linli.tasks.models import Team
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 SHORT_TEXTAREA = forms.Textarea(attrs={"rows": 2})
@@ -161,9 +160,7 @@ SECTIONS = {
 }
 
 
-def section_formset(
-    section: Section, plan: Plan, data: Any = None, *, team: str = "", people: QuerySet[User] | None = None
-) -> BaseInlineFormSet:
+def section_formset(section: Section, plan: Plan, data: Any = None, *, team: str = "") -> BaseInlineFormSet:
     kwargs: dict[str, Any] = {"extra": section.extra, "can_delete": section.can_delete}
     if section.form is not None:
         kwargs["form"] = section.form
@@ -196,6 +193,3 @@ def holders_formset(position: Position, people: QuerySet[User], data: Any = None
         form.fields["user"].queryset = people  # type: ignore[attr-defined]
         form.fields["user"].required = False
     return formset
-
-
-TEAM_CHOICES = Team.choices

@@ -34,12 +34,17 @@ class Phase(models.TextChoices):
 
 # Levels I (特别重大) to IV (一般) and their warning colours.
 LEVELS = {
-    1: (_("Level I (extremely serious)"), "red", _("red")),
-    2: (_("Level II (very serious)"), "orange", _("orange")),
-    3: (_("Level III (serious)"), "yellow", _("yellow")),
-    4: (_("Level IV (general)"), "blue", _("blue")),
+    1: (_("Level I (extremely serious)"), "red"),
+    2: (_("Level II (very serious)"), "orange"),
+    3: (_("Level III (serious)"), "yellow"),
+    4: (_("Level IV (general)"), "blue"),
 }
-LEVEL_CHOICES = [(level, label) for level, (label, _css, _colour) in LEVELS.items()]
+LEVEL_CHOICES = [(level, label) for level, (label, _colour) in LEVELS.items()]
+
+
+def lines(text: str) -> list[str]:
+    """A multi-line field (duties, criteria, notes) as its non-empty lines."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 class Plan(models.Model):
@@ -101,11 +106,11 @@ class Plan(models.Model):
 
     @property
     def termination_criteria_list(self) -> list[str]:
-        return [line.strip() for line in self.termination_criteria.splitlines() if line.strip()]
+        return lines(self.termination_criteria)
 
     @property
     def notes_list(self) -> list[str]:
-        return [line.strip() for line in self.notes.splitlines() if line.strip()]
+        return lines(self.notes)
 
 
 class PlanLevel(models.Model):
@@ -123,10 +128,6 @@ class PlanLevel(models.Model):
     @property
     def colour(self) -> str:
         return LEVELS[self.level][1]
-
-    @property
-    def colour_label(self) -> str:
-        return str(LEVELS[self.level][2])
 
 
 class Position(models.Model):
@@ -148,39 +149,17 @@ class Position(models.Model):
 
     @property
     def duties_list(self) -> list[str]:
-        return [line.strip() for line in self.duties.splitlines() if line.strip()]
+        return lines(self.duties)
 
     @property
     def is_lead(self) -> bool:
         return self.role != PositionRole.MEMBER
 
 
-class PersonOnPost:
-    """A staff account or a named person without one (a property manager, a volunteer) on a post."""
+class PersonOnPost(models.Model):
+    """A staff account or a named person without one (a property manager, a volunteer) on a post:
+    a plan's holder of a position, and a response's assignment copied from it."""
 
-    user_id: int | None
-    user: Any
-    name: str
-    phone: str
-    organisation: str
-
-    @property
-    def label(self) -> str:
-        if self.user_id:
-            return str(self.user.name)
-        return self.name or self.organisation
-
-    @property
-    def contact_phone(self) -> str:
-        if self.phone:
-            return self.phone
-        return str(self.user.phone) if self.user_id else ""
-
-
-class PositionHolder(PersonOnPost, models.Model):
-    """Who fills a position: a staff account, or a named person without one. Stand-ins step in when needed."""
-
-    position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="holders")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("staff account"),
@@ -193,13 +172,44 @@ class PositionHolder(PersonOnPost, models.Model):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     organisation = models.CharField(_("organisation"), max_length=100, blank=True)
     is_standin = models.BooleanField(_("stand-in"), default=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.name
+        return self.name or self.organisation
+
+    @property
+    def contact_phone(self) -> str:
+        if self.phone:
+            return self.phone
+        return self.user.phone if self.user is not None else ""
+
+    def person(self) -> dict[str, Any]:
+        """The fields that say who it is, to copy the person onto another post."""
+        return {
+            "user_id": self.user_id,
+            "name": self.name,
+            "phone": self.phone,
+            "organisation": self.organisation,
+            "is_standin": self.is_standin,
+        }
+
+
+class PositionHolder(PersonOnPost):
+    """Who fills a position in the plan. Stand-ins step in when nobody named can be reached."""
+
+    position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="holders")
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["is_standin", "order", "id"]
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class Step(models.Model):

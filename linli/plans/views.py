@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
 from linli.core.pdf import pdf_response, qr_svg
+from linli.core.selectors import community_staff
 from linli.plans.document import plan_document
 from linli.plans.forms import (
     SECTIONS,
@@ -29,11 +29,18 @@ from linli.plans.forms import (
     holders_formset,
     section_formset,
 )
-from linli.plans.models import LEVELS, Phase, Plan, Position
-from linli.plans.selectors import plan_get, plan_list, positions_with_holders, staffing_gaps
+from linli.plans.models import Phase, Plan, Position
+from linli.plans.selectors import (
+    plan_get,
+    plan_list,
+    positions_with_holders,
+    procedure,
+    response_cards,
+    staffing_gaps,
+)
 from linli.plans.services import PlanConflict, can_edit_plan, plan_change, plan_copy, plan_set_archived
 from linli.registry.selectors import buildings_for, communities_for
-from linli.response.selectors import active_response_for_plan
+from linli.response.selectors import active_response_for_plan, active_responses_by_plan
 from linli.response.services import ActivationRefused, can_activate, response_activate
 from linli.tasks.models import Team
 
@@ -46,77 +53,32 @@ def _actor(request: HttpRequest) -> User:
 def plan_index(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     plans = list(plan_list(actor, templates=False))
-    active = {r.plan_id: r for r in _active_responses(plans)}
+    active = active_responses_by_plan([p.pk for p in plans])
     for plan in plans:
         plan.active_response = active.get(plan.pk)  # type: ignore[attr-defined]
     return render(
-        request,
-        "plans/list.html",
-        {
-            "plans": plans,
-            "templates": list(plan_list(actor, templates=True)),
-            "can_create": actor.is_superuser or actor.is_admin_role,
-        },
+        request, "plans/list.html", {"plans": plans, "templates": list(plan_list(actor, templates=True))}
     )
-
-
-def _active_responses(plans: list[Plan]) -> list[Any]:
-    from linli.response.models import Response
-
-    return list(Response.objects.filter(plan__in=plans, status=Response.Status.ACTIVE))
-
-
-def _card_posts(plan: Plan) -> list[dict[str, Any]]:
-    """Everything one post needs on its card: duties, first actions in order, people, supplies, calls."""
-    positions = positions_with_holders(plan)
-    steps = list(plan.steps.all())
-    leads: dict[str, Position] = {}
-    for p in positions:
-        if p.role != "member":
-            leads.setdefault(p.team, p)
-    cards = []
-    for position in positions:
-        lead = leads.get(position.team)
-        mine = [
-            s
-            for s in steps
-            if s.position_id == position.pk
-            or (s.position_id is None and lead is not None and lead.pk == position.pk)
-        ]
-        if not mine and lead is not None and position.role == "member":
-            # Members act on their team's steps alongside the leader.
-            mine = [s for s in steps if s.team == position.team]
-        cards.append(
-            {
-                "position": position,
-                "first_actions": [s for s in mine if s.phase != Phase.TERMINATION],
-                "recovery": [s for s in mine if s.phase == Phase.TERMINATION],
-                "leader": lead if lead is not None and lead.pk != position.pk else None,
-            }
-        )
-    return cards
 
 
 @login_required
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     plan = plan_get(actor, pk)
-    base = plan_detail_context(plan)
+    positions = positions_with_holders(plan)
     return render(
         request,
         "plans/detail.html",
-        base
-        | {
+        {
             "plan": plan,
-            "gaps": staffing_gaps(base["positions"]) if not plan.is_template else [],
-            "supplies": plan.supplies.all(),
-            "contacts": plan.contacts.all(),
+            "positions": positions,
+            "procedure": procedure(plan),
+            "gaps": staffing_gaps(positions) if not plan.is_template else [],
             "revisions": plan.revisions.select_related("actor")[:20],
             "can_edit": can_edit_plan(actor, plan),
             "can_activate": can_activate(actor, plan),
-            "can_copy": actor.is_superuser or actor.is_admin_role,
+            "can_copy": actor.is_admin_role,
             "active_response": None if plan.is_template else active_response_for_plan(plan.pk),
-            "sections": SECTIONS.values(),
         },
     )
 
@@ -244,9 +206,7 @@ def plan_edit_section(request: HttpRequest, pk: int, section: str) -> HttpRespon
 def plan_staffing(request: HttpRequest, pk: int) -> HttpResponse:
     """Who fills each position, with stand-ins. One page, one save, one new version."""
     plan = _editable(request, pk)
-    people = User.objects.filter(
-        is_active=True, community_id=plan.community_id or 0, is_service_account=False
-    ).order_by("display_name", "username")
+    people = community_staff(plan.community_id)
     data = request.POST if request.method == "POST" else None
     version_form = VersionForm(data, initial={"version": plan.version})
     positions = list(plan.positions.all())
@@ -277,17 +237,17 @@ def plan_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("plans:detail", pk=pk)
 
 
-def _cards_context(request: HttpRequest, plan: Plan, only: Position | None = None) -> dict[str, Any]:
-    cards = _card_posts(plan)
+def _cards_context(
+    request: HttpRequest, plan: Plan, positions: list[Position], only: Position | None = None
+) -> dict[str, Any]:
+    cards = response_cards(plan, positions)
     if only is not None:
-        cards = [c for c in cards if c["position"].pk == only.pk]
+        cards = [c for c in cards if c.position.pk == only.pk]
+    live = request.build_absolute_uri(reverse("plans:live", args=[plan.pk]))
     for card in cards:
-        live = (
-            request.build_absolute_uri(reverse("plans:live", args=[plan.pk]))
-            + f"?post={card['position'].key}"
-        )
-        card["qr"] = qr_svg(live)
-        card["live_url"] = live
+        card.live_url = f"{live}?post={card.position.key}"
+        card.qr = qr_svg(card.live_url)
+    # Every card lists the same calls and storage points: read them once, not once per card.
     return {
         "plan": plan,
         "cards": cards,
@@ -306,7 +266,7 @@ def plan_cards(request: HttpRequest, pk: int) -> HttpResponse:
         only = plan.positions.filter(key=request.GET["post"]).first()
         if only is None:
             raise Http404
-    context = _cards_context(request, plan, only)
+    context = _cards_context(request, plan, positions_with_holders(plan), only)
     if request.GET.get("format") == "pdf":
         audit_record(actor=actor, action=AuditLog.Action.EXPORT, target=plan, detail="response cards PDF")
         label = _("response cards")
@@ -329,28 +289,12 @@ def plan_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         )
         response["Content-Disposition"] = f'attachment; filename="plan-{plan.pk}-v{plan.version}.json"'
         return response
-    context = _cards_context(request, plan)
-    detail = plan_detail_context(plan)
-    return pdf_response(
-        request, "plans/plan_print.html", context | detail, f"{plan.title}-v{plan.version}.pdf"
-    )
-
-
-def plan_detail_context(plan: Plan) -> dict[str, Any]:
-    steps = list(plan.steps.select_related("position"))
-    procedure = []
-    for team, label in Team.choices:
-        team_steps = [s for s in steps if s.team == team]
-        if team_steps:
-            phases = [
-                (ph, ph_label, [s for s in team_steps if s.phase == ph]) for ph, ph_label in Phase.choices
-            ]
-            procedure.append((team, label, [p for p in phases if p[2]]))
-    return {
-        "positions": positions_with_holders(plan),
-        "procedure": procedure,
-        "levels": [(lv, LEVELS[lv.level][1]) for lv in plan.levels.all()],
+    positions = positions_with_holders(plan)
+    context = _cards_context(request, plan, positions) | {
+        "positions": positions,
+        "procedure": procedure(plan),
     }
+    return pdf_response(request, "plans/plan_print.html", context, f"{plan.title}-v{plan.version}.pdf")
 
 
 @login_required
@@ -378,16 +322,15 @@ def plan_activate(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                response = response_activate(
-                    actor=actor,
-                    plan=plan,
-                    level=data["level"],
-                    reason=data["reason"],
-                    whole_community=data["scope"] == "community",
-                    buildings=list(data["buildings"] or []),
-                    drill=data["drill"],
-                )
+            response = response_activate(
+                actor=actor,
+                plan=plan,
+                level=data["level"],
+                reason=data["reason"],
+                whole_community=data["scope"] == "community",
+                buildings=list(data["buildings"] or []),
+                drill=data["drill"],
+            )
         except ActivationRefused as exc:
             existing = exc.existing
             error = " ".join(exc.messages)
@@ -406,7 +349,6 @@ def plan_activate(request: HttpRequest, pk: int) -> HttpResponse:
             "existing": existing,
             "error": error,
             "gaps": staffing_gaps(positions),
-            "levels": list(plan.levels.all()),
             "step_count": plan.steps.exclude(phase=Phase.TERMINATION).count(),
         },
     )

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.identity import InvalidIdentity, normalize_optional_phone, parse_id_number
-from linli.core.models import User
+from linli.core.selectors import community_staff
 from linli.registry.address import clean_building, clean_entrance, clean_room
 from linli.registry.models import RECORDED_KINDS, Building, Community, Grid, Relation, Residency, SpecialKind
 from linli.registry.services import RESIDENT_INPUT_FIELDS
@@ -91,9 +91,7 @@ class BuildingForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.community = community
         self.fields["grid"].queryset = Grid.objects.filter(community=community)  # type: ignore[attr-defined]
-        self.fields["worker"].queryset = User.objects.filter(  # type: ignore[attr-defined]
-            community=community, is_active=True, is_service_account=False
-        )
+        self.fields["worker"].queryset = community_staff(community.pk)  # type: ignore[attr-defined]
 
     def clean_number(self) -> str:
         number = clean_building(self.cleaned_data["number"])

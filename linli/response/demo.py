@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from linli.core.models import User
-from linli.plans.models import Plan
+from linli.plans.models import Phase, Plan
 from linli.response.models import Assignment, Response
 from linli.response.services import response_activate, response_review, response_terminate
 from linli.tasks.models import Task
@@ -38,7 +38,7 @@ def seed_demo_drill(community_code: str = "nanli", days_ago: int = 21) -> Respon
                 on_duty_at=start + dt.timedelta(minutes=rng.randint(4, 40))
             )
         Response.objects.filter(pk=response.pk).update(staffed_at=None)
-        tasks = list(Task.objects.filter(source=Task.Source.RESPONSE, source_id=response.pk))
+        tasks = list(response.tasks())
         for task in tasks:
             # Most steps on time, some late, a few left undone: a realistic first drill.
             roll = rng.random()
@@ -56,7 +56,7 @@ def seed_demo_drill(community_code: str = "nanli", days_ago: int = 21) -> Respon
         response_terminate(
             actor=commander, response=response, criteria_met=plan.termination_criteria_list, now=end
         )
-        Task.objects.filter(source=Task.Source.RESPONSE, source_id=response.pk, stage="termination").update(
+        response.tasks().filter(stage=Phase.TERMINATION).update(
             status=Task.Status.DONE, done_at=end + dt.timedelta(minutes=25), next_escalation_at=None
         )
         response.refresh_from_db()

@@ -6,9 +6,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.plans.models import LEVEL_CHOICES, LEVELS, PersonOnPost
+from linli.tasks.models import Task
 
 
 class Response(models.Model):
@@ -57,9 +60,16 @@ class Response(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("response:detail", args=[self.pk])
+
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def tasks(self) -> QuerySet[Task]:
+        """The tasks made from the plan's steps for this response."""
+        return Task.objects.filter(source=Task.Source.RESPONSE, source_id=self.pk)
 
     @property
     def level_colour(self) -> str:
@@ -70,18 +80,11 @@ class Response(models.Model):
         return self.staffed_at - self.activated_at if self.staffed_at else None
 
 
-class Assignment(PersonOnPost, models.Model):
+class Assignment(PersonOnPost):
     """A person on a position for this response. Copied from the plan's staffing at activation."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="assignments")
     position = models.ForeignKey("plans.Position", on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments"
-    )
-    name = models.CharField(_("name"), max_length=50, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
-    organisation = models.CharField(_("organisation"), max_length=100, blank=True)
-    is_standin = models.BooleanField(_("stand-in"), default=False)
     assigned_at = models.DateTimeField(auto_now_add=True)
     on_duty_at = models.DateTimeField(_("on duty since"), null=True, blank=True)
 
@@ -90,9 +93,6 @@ class Assignment(PersonOnPost, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "position", "user"], name="assignment_unique_user"),
         ]
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class LogEntry(models.Model):

@@ -29,9 +29,7 @@ def staffing_points(response: Response) -> float:
 
 def scored_tasks(response: Response) -> list[Task]:
     """The activation and response steps: the termination steps start when the drill ends."""
-    qs = Task.objects.filter(source=Task.Source.RESPONSE, source_id=response.pk).exclude(
-        stage=Phase.TERMINATION
-    )
+    qs = response.tasks().exclude(stage=Phase.TERMINATION)
     return list(qs.select_related("assignee").order_by("order", "id"))
 
 
@@ -41,7 +39,7 @@ def on_time_share(tasks: list[Task]) -> float | None:
     return sum(1 for t in tasks if t.finished_on_time) / len(tasks)
 
 
-def drill_score(response: Response, tasks: list[Task] | None = None) -> int:
+def drill_score(response: Response) -> int:
     """70 points for steps finished by their deadline, 30 for how fast every post was staffed."""
-    share = on_time_share(scored_tasks(response) if tasks is None else tasks) or 0.0
+    share = on_time_share(scored_tasks(response)) or 0.0
     return round(TASK_WEIGHT * share + staffing_points(response))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from linli.core.access import scope_q
 from linli.core.models import User
-from linli.plans.models import Position
+from linli.plans.models import Phase, Position
 from linli.response.models import Assignment, LogEntry, Response, SituationReport
 from linli.response.scoring import on_time_share, scored_tasks
 from linli.tasks.models import Task, Team
@@ -36,10 +36,6 @@ def responses_list(actor: User) -> QuerySet[Response]:
     return responses_for(actor).select_related("community", "plan").order_by("status", "-activated_at")
 
 
-def response_tasks(response: Response) -> QuerySet[Task]:
-    return Task.objects.filter(source=Task.Source.RESPONSE, source_id=response.pk)
-
-
 @dataclass
 class TaskCounts:
     total: int = 0
@@ -55,15 +51,32 @@ class TaskCounts:
         return sum(self.by_status.get(s, 0) for s in Task.OPEN_STATUSES)
 
 
-def task_counts(response: Response) -> TaskCounts:
-    counts = TaskCounts()
-    rows = response_tasks(response).values("status").annotate(n=Count("id"))
-    counts.by_status = {r["status"]: r["n"] for r in rows}
-    counts.total = sum(counts.by_status.values())
-    counts.overdue = (
-        response_tasks(response).filter(status__in=Task.OPEN_STATUSES, due_at__lt=timezone.now()).count()
+def task_counts_by_team(response: Response) -> dict[str, TaskCounts]:
+    """One grouped query: each team's tasks by status, and how many of the open ones are overdue."""
+    now = timezone.now()
+    counts: dict[str, TaskCounts] = defaultdict(TaskCounts)
+    rows = (
+        response.tasks()
+        .values("team", "status")
+        .annotate(n=Count("id"), late=Count("id", filter=Q(due_at__lt=now, status__in=Task.OPEN_STATUSES)))
+        .order_by()
     )
-    return counts
+    for row in rows:
+        team = counts[row["team"]]
+        team.by_status[row["status"]] = row["n"]
+        team.total += row["n"]
+        team.overdue += row["late"]
+    return dict(counts)
+
+
+def task_counts(response: Response, by_team: dict[str, TaskCounts] | None = None) -> TaskCounts:
+    total = TaskCounts()
+    for team in (task_counts_by_team(response) if by_team is None else by_team).values():
+        total.total += team.total
+        total.overdue += team.overdue
+        for status, n in team.by_status.items():
+            total.by_status[status] = total.by_status.get(status, 0) + n
+    return total
 
 
 @dataclass
@@ -71,9 +84,7 @@ class TeamBoard:
     team: str
     label: str
     tasks: list[Task]
-    open: int = 0
-    overdue: int = 0
-    done: int = 0
+    counts: TaskCounts
     matching: int = 0
 
     @property
@@ -81,47 +92,40 @@ class TeamBoard:
         return max(self.matching - len(self.tasks), 0)
 
 
-def task_board(response: Response, *, team: str = "", status: str = "", limit: int = 200) -> list[TeamBoard]:
+def task_board(
+    response: Response,
+    *,
+    team: str = "",
+    status: str = "",
+    limit: int = 200,
+    by_team: dict[str, TaskCounts] | None = None,
+) -> list[TeamBoard]:
     """Tasks by team, overdue first within each team. A filter narrows it; `limit` caps rows per team."""
-    qs = response_tasks(response)
+    now = timezone.now()
+    by_team = task_counts_by_team(response) if by_team is None else by_team
+    qs = response.tasks()
     if team:
         qs = qs.filter(team=team)
     if status == "open":
         qs = qs.filter(status__in=Task.OPEN_STATUSES)
     elif status == "overdue":
-        qs = qs.filter(status__in=Task.OPEN_STATUSES, due_at__lt=timezone.now())
+        qs = qs.filter(status__in=Task.OPEN_STATUSES, due_at__lt=now)
     elif status:
         qs = qs.filter(status=status)
-    now = timezone.now()
-    stats: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in (
-        response_tasks(response)
-        .values("team", "status")
-        .annotate(n=Count("id"), late=Count("id", filter=Q(due_at__lt=now, status__in=Task.OPEN_STATUSES)))
-    ):
-        stats[row["team"]]["total"] += row["n"]
-        stats[row["team"]]["overdue"] += row["late"]
-        stats[row["team"]]["open" if row["status"] in Task.OPEN_STATUSES else row["status"]] += row["n"]
     matching = {r["team"]: r["n"] for r in qs.values("team").annotate(n=Count("id")).order_by()}
     labels = dict(Team.choices)
-    boards = []
-    for code in [t for t in Team.values if t in stats] + [t for t in stats if t not in Team.values]:
-        if team and code != team:
-            continue
-        tasks = list(urgency_order(qs.filter(team=code), now).select_related("assignee")[:limit])
-        s = stats[code]
-        boards.append(
-            TeamBoard(
-                team=code,
-                label=str(labels.get(code, code or "—")),
-                tasks=tasks,
-                open=s["open"],
-                overdue=s["overdue"],
-                done=s[Task.Status.DONE],
-                matching=matching.get(code, 0),
-            )
+    codes = [t for t in Team.values if t in by_team] + [t for t in by_team if t not in Team.values]
+    return [
+        TeamBoard(
+            team=code,
+            label=str(labels.get(code, code or "—")),
+            tasks=list(urgency_order(qs.filter(team=code), now).select_related("assignee")[:limit]),
+            counts=by_team[code],
+            matching=matching.get(code, 0),
         )
-    return boards
+        for code in codes
+        if not team or code == team
+    ]
 
 
 @dataclass
@@ -158,11 +162,14 @@ def latest_sitrep(response: Response) -> SituationReport | None:
 
 
 def active_response_for_plan(plan_id: int) -> Response | None:
-    return (
-        Response.objects.filter(plan_id=plan_id, status=Response.Status.ACTIVE)
-        .order_by("-activated_at")
-        .first()
+    return active_responses_by_plan([plan_id]).get(plan_id)
+
+
+def active_responses_by_plan(plan_ids: list[int]) -> dict[int, Response]:
+    active = Response.objects.filter(plan_id__in=plan_ids, status=Response.Status.ACTIVE).order_by(
+        "activated_at"
     )
+    return {r.plan_id: r for r in active}  # the latest wins
 
 
 # --- after-action review ------------------------------------------------------------------------------
@@ -193,12 +200,9 @@ class AfterAction:
 
 def after_action(response: Response) -> AfterAction:
     tasks = scored_tasks(response)
-    scored = {t.pk for t in tasks}
-    recovery = [
-        t
-        for t in response_tasks(response).select_related("assignee").order_by("order", "id")
-        if t.pk not in scored
-    ]
+    recovery = list(
+        response.tasks().filter(stage=Phase.TERMINATION).select_related("assignee").order_by("order", "id")
+    )
     labels = dict(Team.choices)
     per_team: dict[str, list[Task]] = defaultdict(list)
     for t in tasks:

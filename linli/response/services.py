@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,15 +16,25 @@ from linli.comms.models import Notification
 from linli.comms.services import Message, notify, notify_many
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
+from linli.core.roles import Role
 from linli.plans.models import LEVELS, Phase, Plan, Position, PositionRole
-from linli.plans.selectors import positions_with_holders
+from linli.plans.selectors import positions_with_holders, team_leads
 from linli.registry.models import Building
 from linli.response.models import Assignment, LogEntry, Response, SituationReport
 from linli.response.scoring import drill_score
 from linli.tasks.models import Task, Team
-from linli.tasks.services import Escalation, TaskEvent, TaskSpec, tasks_cancel_for_source, tasks_create
+from linli.tasks.services import (
+    Escalation,
+    TaskEvent,
+    TaskSpec,
+    tasks_cancel_for_source,
+    tasks_create,
+    tasks_take_over,
+)
 
 COMMAND_ROLES = (PositionRole.COMMANDER, PositionRole.SITE_COMMANDER)
+# A response step that slips reaches the team leader, then the commander, 15 minutes apart.
+RESPONSE_ESCALATION_MINUTES = 15
 
 
 class ActivationRefused(ValidationError):
@@ -34,24 +44,24 @@ class ActivationRefused(ValidationError):
 
 
 def can_activate(actor: User, plan: Plan) -> bool:
-    return actor.is_active and (actor.is_superuser or actor.is_admin_role) and not plan.is_template
+    return actor.is_active and actor.is_admin_role and not plan.is_template
 
 
 def can_command(actor: User, response: Response) -> bool:
     """The community's commanders and administrators, and whoever holds a command post in this response."""
     if not actor.is_active:
         return False
-    if actor.is_superuser or actor.is_admin_role:
+    if actor.is_admin_role:
         return True
     return response.assignments.filter(user=actor, position__role__in=COMMAND_ROLES).exists()
 
 
 def can_write_log(actor: User) -> bool:
-    return actor.is_active and (actor.is_superuser or actor.role != "observer")
+    return actor.is_active and (actor.is_superuser or actor.role != Role.OBSERVER)
 
 
-def _response_url(response: Response) -> str:
-    return reverse("response:detail", args=[response.pk])
+def _people_on(response: Response) -> QuerySet[User]:
+    return User.objects.filter(pk__in=response.assignments.exclude(user=None).values("user_id"))
 
 
 def _log(response: Response, actor: User | None, kind: str, text: str) -> LogEntry:
@@ -69,20 +79,10 @@ def _overlapping(plan: Plan, whole_community: bool, buildings: Sequence[Building
 def _pick_holders(position: Position) -> list[Assignment]:
     """Everyone named for the post, or its stand-ins when no one named can be reached through the system."""
     holders = list(position.holders.all())
-    usable = [h for h in holders if (h.user_id and h.user.is_active) or (not h.user_id and h.name)]  # type: ignore[union-attr]
+    usable = [h for h in holders if (h.user is not None and h.user.is_active) or (h.user is None and h.name)]
     primary = [h for h in usable if not h.is_standin]
     chosen = primary or [h for h in usable if h.is_standin][:1]
-    return [
-        Assignment(
-            position=position,
-            user_id=h.user_id,
-            name=h.name,
-            phone=h.phone,
-            organisation=h.organisation,
-            is_standin=h.is_standin,
-        )
-        for h in chosen
-    ]
+    return [Assignment(position=position, **h.person()) for h in chosen]
 
 
 def response_activate(
@@ -162,14 +162,10 @@ def response_activate(
     return response
 
 
-def _leaders(
-    positions: Sequence[Position], assignments: Sequence[Assignment]
+def _escalation_chain(
+    positions: Sequence[Position], first_user: dict[int, int]
 ) -> tuple[dict[str, int], int | None]:
     """Each team's leader account and the commander's, for the tasks' escalation chain."""
-    first_user: dict[int, int] = {}
-    for a in assignments:
-        if a.user_id and a.position_id not in first_user:
-            first_user[a.position_id] = a.user_id
     leader: dict[str, int] = {}
     commander = None
     for p in positions:
@@ -187,25 +183,22 @@ def _leaders(
 
 def _create_tasks(
     response: Response,
-    positions: Sequence[Position],
+    positions: list[Position],
     assignments: Sequence[Assignment],
     phases: Sequence[str],
     start: dt.datetime,
 ) -> list[Task]:
     by_id = {p.pk: p for p in positions}
-    lead_of_team: dict[str, Position] = {}
-    for p in positions:
-        if p.role != PositionRole.MEMBER:
-            lead_of_team.setdefault(p.team, p)
+    leads = team_leads(positions)
     first_user: dict[int, int] = {}
     for a in assignments:
         if a.user_id and a.position_id not in first_user:
             first_user[a.position_id] = a.user_id
-    leader, commander = _leaders(positions, assignments)
+    leader, commander = _escalation_chain(positions, first_user)
     steps = response.plan.steps.filter(phase__in=phases).order_by("order", "id")
     specs = []
     for step in steps:
-        position = by_id.get(step.position_id or 0) or lead_of_team.get(step.team)
+        position = by_id.get(step.position_id or 0) or leads.get(step.team)
         specs.append(
             TaskSpec(
                 title=step.text,
@@ -221,7 +214,7 @@ def _create_tasks(
                 source_id=response.pk,
                 stage=step.phase,
                 order=step.order,
-                escalation_minutes=15,
+                escalation_minutes=RESPONSE_ESCALATION_MINUTES,
             )
         )
     return tasks_create(specs)
@@ -243,7 +236,7 @@ def _notify_assigned(response: Response, assignments: Sequence[Assignment]) -> N
                 title=_("%(kind)s: %(title)s — you are %(position)s")
                 % {"kind": kind, "title": response.title, "position": a.position.title},
                 body=response.reason,
-                url=_response_url(response),
+                url=response.get_absolute_url(),
             )
         )
     notify_many(messages)
@@ -305,25 +298,15 @@ def response_assign(
             response=response, position=position, user=user, name=name.strip(), phone=phone.strip()
         )
         if user is not None:
-            Task.objects.filter(
+            tasks_take_over(
                 source=Task.Source.RESPONSE,
                 source_id=response.pk,
-                assignee__isnull=True,
                 team=position.team,
                 position_title=position.title,
-                status__in=Task.OPEN_STATUSES,
-            ).update(assignee=user)
-            if position.role in (PositionRole.LEADER, PositionRole.SITE_COMMANDER):
-                Task.objects.filter(
-                    source=Task.Source.RESPONSE,
-                    source_id=response.pk,
-                    team=position.team,
-                    leader__isnull=True,
-                ).update(leader=user)
-            if position.role == PositionRole.COMMANDER:
-                Task.objects.filter(
-                    source=Task.Source.RESPONSE, source_id=response.pk, commander__isnull=True
-                ).update(commander=user)
+                assignee=user,
+                as_leader=position.role in (PositionRole.LEADER, PositionRole.SITE_COMMANDER),
+                as_commander=position.role == PositionRole.COMMANDER,
+            )
             _notify_assigned(response, [assignment])
         _log(
             response,
@@ -391,14 +374,13 @@ def response_change_level(*, actor: User, response: Response, level: int, reason
         audit_record(
             actor=actor, action=AuditLog.Action.UPDATE, target=response, changes={"level": [before, level]}
         )
-        user_ids = set(response.assignments.exclude(user=None).values_list("user_id", flat=True))
         notify(
-            users=User.objects.filter(pk__in=user_ids),
+            users=_people_on(response),
             kind=Notification.Kind.RESPONSE,
             urgent=True,
             title=_("%(title)s is now %(level)s") % {"title": response.title, "level": LEVELS[level][0]},
             body=reason.strip(),
-            url=_response_url(response),
+            url=response.get_absolute_url(),
         )
     return response
 
@@ -460,12 +442,11 @@ def response_terminate(
             text += " " + _("%(n)d unfinished tasks were cancelled.") % {"n": cancelled}
         _log(response, actor, LogEntry.Kind.TERMINATED, text)
         audit_record(actor=actor, action=AuditLog.Action.UPDATE, target=response, detail="terminated")
-        user_ids = set(response.assignments.exclude(user=None).values_list("user_id", flat=True))
         notify(
-            users=User.objects.filter(pk__in=user_ids),
+            users=_people_on(response),
             kind=Notification.Kind.RESPONSE,
             title=_("%(title)s has ended; recovery steps follow") % {"title": response.title},
-            url=_response_url(response),
+            url=response.get_absolute_url(),
         )
     return response
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.models import User
-from linli.plans.models import LEVEL_CHOICES, LEVELS
+from linli.core.selectors import community_staff
+from linli.plans.models import LEVEL_CHOICES
+from linli.response.forms import SitrepForm
 from linli.response.selectors import (
     after_action,
     drill_history,
@@ -25,6 +25,7 @@ from linli.response.selectors import (
     staffing,
     task_board,
     task_counts,
+    task_counts_by_team,
 )
 from linli.response.services import (
     can_command,
@@ -47,22 +48,6 @@ TEAM_VIEW_ROWS = 300
 ACTIONS = ("duty", "note", "sitrep", "level", "assign")
 
 
-class SitrepForm(forms.Form):
-    situation = forms.CharField(label=gettext_lazy("Situation"), widget=forms.Textarea(attrs={"rows": 2}))
-    objectives = forms.CharField(
-        label=gettext_lazy("Objectives"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    actions = forms.CharField(
-        label=gettext_lazy("Actions"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    resources = forms.CharField(
-        label=gettext_lazy("Resources"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    needs = forms.CharField(
-        label=gettext_lazy("Needs"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
 @login_required
 def response_list(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
@@ -76,13 +61,18 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     response = response_get(actor, pk)
     team = request.GET.get("team", "")
     status = request.GET.get("status", "")
+    by_team = task_counts_by_team(response)
     board = task_board(
-        response, team=team, status=status, limit=TEAM_VIEW_ROWS if team else BOARD_ROWS_PER_TEAM
+        response,
+        team=team,
+        status=status,
+        limit=TEAM_VIEW_ROWS if team else BOARD_ROWS_PER_TEAM,
+        by_team=by_team,
     )
     context = {
         "response": response,
         "board": board,
-        "counts": task_counts(response),
+        "counts": task_counts(response, by_team),
         "posts": staffing(response),
         "mine": my_assignments(actor, response),
         "my_tasks": list(tasks_mine(actor).filter(source=Task.Source.RESPONSE, source_id=response.pk)[:20]),
@@ -92,13 +82,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_command": can_command(actor, response),
         "can_write": can_write_log(actor),
         "levels": LEVEL_CHOICES,
-        "level_label": LEVELS[response.level][0],
         "teams": Team.choices,
         "team": team,
         "status": status,
-        "people": User.objects.filter(
-            is_active=True, community_id=response.community_id, is_service_account=False
-        ).order_by("display_name"),
+        "people": community_staff(response.community_id),
     }
     return render(request, "response/detail.html", context)
 
@@ -136,9 +123,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             position = response.plan.positions.filter(pk=post.get("position") or 0).first()
             if position is None:
                 raise ValidationError(_("Choose a position."))
-            person = User.objects.filter(
-                pk=post.get("user") or 0, is_active=True, community_id=response.community_id
-            ).first()
+            person = community_staff(response.community_id).filter(pk=post.get("user") or 0).first()
             response_assign(
                 actor=actor,
                 response=response,

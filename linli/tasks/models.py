@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -116,6 +117,9 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("tasks:detail", args=[self.pk])
+
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
@@ -139,4 +143,5 @@ class Task(models.Model):
 
     @property
     def needs_reassignment(self) -> bool:
+        """Open, and nobody active holds it (the selector tasks_needing_reassignment asks the same in SQL)."""
         return self.is_open and (self.assignee is None or not self.assignee.is_active)

@@ -44,12 +44,14 @@ def urgency_order(qs: QuerySet[Task], now: dt.datetime | None = None) -> QuerySe
     ).order_by("_bucket", "due_at", "order", "id")
 
 
-def tasks_mine(actor: User, *, overdue: bool = False, include_done: bool = False) -> QuerySet[Task]:
+def tasks_mine(actor: User, *, overdue: bool = False, finished: bool = False) -> QuerySet[Task]:
+    """My open tasks, overdue first (or only the overdue ones); or what I finished, latest first."""
     qs = Task.objects.filter(assignee=actor)
-    if not include_done:
-        qs = qs.filter(status__in=Task.OPEN_STATUSES)
+    if finished:
+        return qs.exclude(status__in=Task.OPEN_STATUSES).order_by("-done_at", "-id")
+    qs = qs.filter(status__in=Task.OPEN_STATUSES)
     if overdue:
-        qs = qs.filter(status__in=Task.OPEN_STATUSES, due_at__lt=timezone.now())
+        qs = qs.filter(due_at__lt=timezone.now())
     return urgency_order(qs)
 
 
@@ -68,9 +70,3 @@ def tasks_needing_reassignment(actor: User) -> QuerySet[Task]:
         .select_related("assignee")
         .order_by("due_at", "id")
     )
-
-
-def assignable_people(task: Task) -> QuerySet[User]:
-    return User.objects.filter(
-        is_active=True, community_id=task.community_id, is_service_account=False
-    ).order_by("display_name", "username")

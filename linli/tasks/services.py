@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -19,7 +19,7 @@ from linli.comms.models import Notification
 from linli.comms.services import Message, notify, notify_many
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
-from linli.core.roles import ADMIN_ROLES, Role
+from linli.core.roles import SUPERVISOR_ROLES, Role
 from linli.tasks.models import Task
 
 Status = Task.Status
@@ -83,7 +83,6 @@ class TaskSpec:
     stage: str = ""
     order: int = 0
     escalation_minutes: int = 30
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def tasks_create(specs: Sequence[TaskSpec]) -> list[Task]:
@@ -113,23 +112,7 @@ def tasks_create(specs: Sequence[TaskSpec]) -> list[Task]:
     return Task.objects.bulk_create(rows, batch_size=500)
 
 
-def task_create(*, actor: User, spec: TaskSpec) -> Task:
-    with transaction.atomic():
-        (task,) = tasks_create([spec])
-        audit_record(actor=actor, action=AuditLog.Action.CREATE, target=task)
-    if task.assignee_id and task.assignee_id != actor.pk:
-        notify(
-            users=[task.assignee],  # type: ignore[list-item]
-            kind=Notification.Kind.ASSIGNED,
-            title=_("New task: %(title)s") % {"title": task.title},
-            url=reverse("tasks:detail", args=[task.pk]),
-        )
-    return task
-
-
 # --- who may act on a task --------------------------------------------------------------------------
-
-SUPERVISOR_ROLES = ADMIN_ROLES | {Role.GRID_LEADER}
 
 
 def can_work_on(actor: User, task: Task) -> bool:
@@ -243,24 +226,33 @@ def task_reassign(*, actor: User, task: Task, assignee: User) -> Task:
         users=[assignee],
         kind=Notification.Kind.ASSIGNED,
         title=_("Task assigned to you: %(title)s") % {"title": task.title},
-        url=reverse("tasks:detail", args=[task.pk]),
+        url=task.get_absolute_url(),
         urgent=task.is_overdue(),
     )
     return task
 
 
-def task_set_due(*, actor: User, task: Task, due_at: dt.datetime) -> Task:
-    if not can_reassign(actor, task):
-        raise PermissionDenied(_("You cannot change this task's deadline."))
-    with transaction.atomic():
-        Task.objects.filter(pk=task.pk).update(
-            due_at=due_at, escalation_level=0, next_escalation_at=due_at if task.is_open else None
-        )
-        audit_record(
-            actor=actor, action=AuditLog.Action.UPDATE, target=task, changes={"due_at": [task.due_at, due_at]}
-        )
-    task.refresh_from_db()
-    return task
+def tasks_take_over(
+    *,
+    source: str,
+    source_id: int,
+    team: str,
+    position_title: str,
+    assignee: User,
+    as_leader: bool = False,
+    as_commander: bool = False,
+) -> int:
+    """Someone fills a post after the tasks were made: its unheld open tasks become theirs, and they join
+    the escalation chain where it had nobody. Returns how many tasks they now hold."""
+    tasks = Task.objects.filter(source=source, source_id=source_id)
+    taken = tasks.filter(
+        assignee__isnull=True, team=team, position_title=position_title, status__in=Task.OPEN_STATUSES
+    ).update(assignee=assignee)
+    if as_leader:
+        tasks.filter(team=team, leader__isnull=True).update(leader=assignee)
+    if as_commander:
+        tasks.filter(commander__isnull=True).update(commander=assignee)
+    return taken
 
 
 def tasks_cancel_for_source(*, source: str, source_id: int, reason: str) -> int:
@@ -376,10 +368,10 @@ def _scan_batch(now: dt.datetime, minutes: int, batch: int) -> tuple[int, int]:
                 escalations[row.source].append(Escalation(row.id, row.source_id, row.title, level, recipient))
             if level >= len(chain):
                 finished.append(row.id)
-        for chunk in _chunks(finished, 2000):
+        if finished:
             # Nobody further up the chain: stop scanning it, and record the last step so that a
-            # reassignment or a new deadline restarts cleanly.
-            Task.objects.filter(id__in=chunk).update(escalation_level=3, next_escalation_at=None)
+            # reopened task restarts cleanly.
+            Task.objects.filter(id__in=finished).update(escalation_level=3, next_escalation_at=None)
         sent = notify_many(_overdue_messages(by_recipient))
         for source, events in escalations.items():
             for listener in _escalation_listeners.get(source, []):
@@ -414,11 +406,6 @@ class _Claimed:
             if user_id and active and user_id not in chain:
                 chain.append(user_id)
         return chain
-
-
-def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 DIGEST_LINES = 20

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.core.models import User
+from linli.core.selectors import community_staff
 from linli.tasks.models import Task
 from linli.tasks.selectors import (
-    assignable_people,
     task_get,
     tasks_mine,
     tasks_needing_reassignment,
@@ -38,13 +38,7 @@ def mine(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     overdue = request.GET.get("overdue") == "1"
     done = request.GET.get("done") == "1"
-    if done:
-        tasks = (
-            Task.objects.filter(assignee=actor).exclude(status__in=Task.OPEN_STATUSES).order_by("-done_at")
-        )
-    else:
-        tasks = tasks_mine(actor, overdue=overdue)
-    rows = list(tasks.select_related("assignee")[:LIST_LIMIT])
+    rows = list(tasks_mine(actor, overdue=overdue, finished=done).select_related("assignee")[:LIST_LIMIT])
     counts = {
         "open": tasks_mine(actor).count(),
         "overdue": tasks_mine(actor, overdue=True).count(),
@@ -75,7 +69,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "task": task,
             "can_work": can_work_on(actor, task),
             "can_reassign": can_reassign(actor, task),
-            "people": assignable_people(task) if can_reassign(actor, task) else [],
+            "people": community_staff(task.community_id) if can_reassign(actor, task) else [],
             "source_url": _source_url(task),
         },
     )
@@ -106,13 +100,9 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("tasks:detail", pk=pk)
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "tasks/_row.html", {"task": task, "just_changed": True})
+        return render(request, "tasks/_row.html", {"task": task})
     messages.success(request, task.get_status_display())
-    return redirect(_next(request, task_url(task)))
-
-
-def task_url(task: Task) -> str:
-    return reverse("tasks:detail", args=[task.pk])
+    return redirect(_next(request, task.get_absolute_url()))
 
 
 @require_POST
@@ -120,7 +110,7 @@ def task_url(task: Task) -> str:
 def reassign(request: HttpRequest, pk: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     task = task_get(actor, pk)
-    person = assignable_people(task).filter(pk=request.POST.get("assignee") or 0).first()
+    person = community_staff(task.community_id).filter(pk=request.POST.get("assignee") or 0).first()
     if person is None:
         messages.error(request, _("Choose an active staff member of this community."))
         return redirect("tasks:detail", pk=pk)
@@ -130,4 +120,4 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("tasks:detail", pk=pk)
     messages.success(request, _("Given to %(name)s, who has been notified.") % {"name": person.name})
-    return redirect(_next(request, task_url(task)))
+    return redirect(_next(request, task.get_absolute_url()))
