@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "linli.comms",
     "linli.plans",
     "linli.response",
+    "linli.supplies",
     "linli.api",
 ]
 

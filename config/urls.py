@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("linli.comms.urls")),
     path("", include("linli.plans.urls")),
     path("", include("linli.response.urls")),
+    path("", include("linli.supplies.urls")),
 ]

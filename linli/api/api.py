@@ -11,6 +11,7 @@ from linli.api.auth import TokenAuth
 from linli.plans.api import router as plans_router
 from linli.registry.api import router as registry_router
 from linli.response.api import router as response_router
+from linli.supplies.api import router as supplies_router
 from linli.tasks.api import router as tasks_router
 
 api = NinjaAPI(
@@ -36,3 +37,4 @@ api.add_router("/registry", registry_router)
 api.add_router("/plans", plans_router)
 api.add_router("/responses", response_router)
 api.add_router("/tasks", tasks_router)
+api.add_router("/supplies", supplies_router)

@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("tasks", _("My tasks"), reverse("tasks:mine")),
         ("responses", _("Responses"), reverse("response:list")),
         ("plans", _("Plans"), reverse("plans:list")),
+        ("supplies", _("Supplies"), reverse("supplies:board")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]

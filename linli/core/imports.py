@@ -85,6 +85,34 @@ class ImportRefused(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class ImportPage:
+    """How an import kind appears on the shared import pages (/imports/<id>/)."""
+
+    kind: str
+    back_url: str  # URL name of the page the import was started from
+    back_label: Any
+    preview: tuple[tuple[str, Any], ...]  # (key in preview_row, column heading)
+    created_label: Any
+    done_url: str
+    done_label: Any
+
+
+_PAGES: dict[str, ImportPage] = {}
+
+
+def register_import_page(page: ImportPage) -> None:
+    _PAGES[page.kind] = page
+
+
+def import_page(kind: str) -> ImportPage:
+    return _PAGES[kind]
+
+
+def import_kinds() -> list[str]:
+    return list(_PAGES)
+
+
 def import_create(
     *,
     actor: User,

@@ -42,6 +42,7 @@ from linli.plans.services import PlanConflict, can_edit_plan, plan_change, plan_
 from linli.registry.selectors import buildings_for, communities_for
 from linli.response.selectors import active_response_for_plan, active_responses_by_plan
 from linli.response.services import ActivationRefused, can_activate, response_activate
+from linli.supplies.selectors import plan_stock
 from linli.tasks.models import Team
 
 
@@ -79,6 +80,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_activate": can_activate(actor, plan),
             "can_copy": actor.is_admin_role,
             "active_response": None if plan.is_template else active_response_for_plan(plan.pk),
+            "supply_lines": plan_stock(plan),
         },
     )
 

@@ -24,7 +24,14 @@ from linli.core.identity import (
     normalize_optional_phone,
     parse_id_number,
 )
-from linli.core.imports import CheckResult, CommitResult, RowError, register_importer
+from linli.core.imports import (
+    CheckResult,
+    CommitResult,
+    ImportPage,
+    RowError,
+    register_import_page,
+    register_importer,
+)
 from linli.core.models import ImportJob, User
 from linli.core.spreadsheet import Column, Table, iter_chunks
 from linli.registry.address import clean_building, clean_entrance, clean_room, fold, parse_address
@@ -196,6 +203,26 @@ COLUMNS = [
 ]
 _LABEL = {c.field: c.aliases[0] for c in COLUMNS}
 _NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7·A-Za-z .\-]{1,50}$")
+
+
+register_import_page(
+    ImportPage(
+        kind=RESIDENT_KIND,
+        back_url="registry:imports",
+        back_label=gettext_lazy("Imports"),
+        preview=(
+            ("name", gettext_lazy("Name")),
+            ("id_number", gettext_lazy("ID number")),
+            ("phone", gettext_lazy("Phone")),
+            ("address", gettext_lazy("Address")),
+            ("relation", gettext_lazy("Relation")),
+            ("special", gettext_lazy("Tags")),
+        ),
+        created_label=gettext_lazy("new residents"),
+        done_url="registry:residents",
+        done_label=gettext_lazy("Open the residents list"),
+    )
+)
 
 
 @register_importer

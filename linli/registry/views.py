@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
+from django.db.models import Q
 from django.db.models.functions import Length
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,10 +25,13 @@ from linli.core.imports import (
     import_cancel,
     import_claim_commit,
     import_create,
+    import_kinds,
+    import_page,
     previous_import_of_same_file,
 )
 from linli.core.jobs import import_commit_job, import_preview_job
 from linli.core.models import ImportJob, User
+from linli.core.roles import ScopeLevel
 from linli.core.selectors import audit_for_target
 from linli.registry.forms import SPECIAL_FILTER_CHOICES, BuildingForm, ImportForm, ResidentForm
 from linli.registry.io import RESIDENT_KIND
@@ -277,7 +281,13 @@ def _require_import(actor: User) -> None:
 
 
 def _import_get(actor: User, pk: int) -> ImportJob:
-    job = ImportJob.objects.filter(pk=pk, kind=RESIDENT_KIND, community__in=communities_for(actor)).first()
+    """Any kind of import in the actor's area; a street-wide import (no community) is the street's."""
+    area = Q(community__in=communities_for(actor))
+    if actor.is_superuser:
+        area = Q()
+    elif actor.scope_level == ScopeLevel.STREET and actor.street_id:
+        area |= Q(community__isnull=True, created_by__street_id=actor.street_id)
+    job = ImportJob.objects.filter(area, pk=pk, kind__in=import_kinds()).first()
     if job is None:
         raise Http404
     return job
@@ -320,14 +330,20 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     _require_import(actor)
     job = _import_get(actor, pk)
+    page = import_page(job.kind)
     context = {
         "job": job,
+        "page": page,
+        "preview_rows": [
+            {"row": p["row"], "cells": [(key, label, p.get(key, "")) for key, label in page.preview]}
+            for p in job.preview or []
+        ],
         "errors": job.errors[:200],
         "previous": previous_import_of_same_file(job) if job.status == ImportJob.Status.PREVIEWED else None,
     }
     if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "registry/import.html#status", context)
-    return render(request, "registry/import.html", context)
+        return render(request, "core/import.html#status", context)
+    return render(request, "core/import.html", context)
 
 
 @login_required
@@ -351,7 +367,7 @@ def import_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     job = _import_get(actor, pk)
     import_cancel(job=job)
     messages.info(request, _("The import was cancelled; nothing was written."))
-    return redirect(reverse("registry:imports"))
+    return redirect(reverse(import_page(job.kind).back_url))
 
 
 @login_required

@@ -38,6 +38,8 @@ from linli.response.services import (
     response_sitrep,
     response_terminate,
 )
+from linli.supplies.forms import RequestForm
+from linli.supplies.selectors import response_supplies
 from linli.tasks.models import Task, Team
 from linli.tasks.selectors import tasks_mine
 
@@ -86,6 +88,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "team": team,
         "status": status,
         "people": community_staff(response.community_id),
+        "supplies": response_supplies(actor, response),
+        "request_form": RequestForm(),
     }
     return render(request, "response/detail.html", context)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django import template
 from django.utils import timezone
@@ -65,3 +66,12 @@ def hm(when: dt.datetime | None) -> str:
     if local.date() == timezone.localdate():
         return local.strftime("%H:%M")
     return local.strftime("%m-%d %H:%M")
+
+
+@register.filter
+def qty(value: object) -> str:
+    """A quantity without trailing zeros: 34, 2.5, 0.125 (Decimal fields carry three places)."""
+    if value is None or value == "":
+        return "—"
+    text = f"{Decimal(str(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,487 @@
+"""Reads for supplies: storage points in the actor's area, stock by lot, the days-of-supply board,
+rotation, the ledger and requests. Balances come from each lot's running total (one row per lot);
+`ledger_mismatches` proves them against the movements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, F, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from linli.core.access import NOTHING, community_ids_in_scope
+from linli.core.models import User
+from linli.core.roles import ScopeLevel
+from linli.registry.models import Community, Resident
+from linli.supplies.models import (
+    ROTATION_DAYS,
+    Item,
+    Lot,
+    Movement,
+    Stocktake,
+    StoragePoint,
+    SupplierAgreement,
+    SupplyRequest,
+    Target,
+)
+
+ZERO = Decimal(0)
+
+
+def points_q(actor: User, prefix: str = "") -> Q:
+    """Storage points the actor may see: their community's points and their street's warehouse;
+    street staff see the whole street."""
+    if not actor.is_authenticated or not actor.is_active:
+        return NOTHING
+    if actor.is_superuser:
+        return Q()
+    ids = community_ids_in_scope(actor) or []
+    street_id = actor.street_id or (actor.community.street_id if actor.community_id else None)  # type: ignore[union-attr]
+    area = Q(**{f"{prefix}community_id__in": ids})
+    if street_id:
+        area |= Q(**{f"{prefix}community__isnull": True, f"{prefix}street_id": street_id})
+    if actor.scope_level == ScopeLevel.STREET and actor.street_id:
+        area |= Q(**{f"{prefix}street_id": actor.street_id})
+    return area if (ids or street_id) else NOTHING
+
+
+def points_for(actor: User) -> QuerySet[StoragePoint]:
+    return (
+        StoragePoint.objects.filter(points_q(actor))
+        .select_related("community")
+        .order_by(F("community_id").asc(nulls_first=True), "name")
+    )
+
+
+def point_get(actor: User, pk: int) -> StoragePoint:
+    point = points_for(actor).filter(pk=pk).first()
+    if point is None:
+        raise Http404
+    return point
+
+
+def lot_get(actor: User, pk: int) -> Lot:
+    lot = Lot.objects.filter(points_q(actor, "point__"), pk=pk).select_related("item", "point").first()
+    if lot is None:
+        raise Http404
+    return lot
+
+
+def items() -> QuerySet[Item]:
+    return Item.objects.all()
+
+
+@dataclass
+class ItemStock:
+    item: Item
+    lots: list[Lot] = field(default_factory=list)
+
+    @property
+    def on_hand(self) -> Decimal:
+        return sum((lot.on_hand for lot in self.lots if not lot.is_expired()), ZERO)
+
+    @property
+    def expired(self) -> Decimal:
+        return sum((lot.on_hand for lot in self.lots if lot.is_expired()), ZERO)
+
+
+def point_stock(point: StoragePoint) -> list[ItemStock]:
+    """What a point holds, item by item, each item's lots first-expiring first."""
+    rows: dict[int, ItemStock] = {}
+    lots = (
+        Lot.objects.filter(point=point, on_hand__gt=0)
+        .select_related("item")
+        .order_by("item__category", "item__order", F("expiry").asc(nulls_last=True), "pk")
+    )
+    for lot in lots:
+        rows.setdefault(lot.item_id, ItemStock(lot.item)).lots.append(lot)
+    return list(rows.values())
+
+
+def movements_for(
+    actor: User, *, point: StoragePoint | None = None, item: Item | None = None
+) -> QuerySet[Movement]:
+    qs = Movement.objects.filter(points_q(actor, "point__"))
+    if point is not None:
+        qs = qs.filter(point=point)
+    if item is not None:
+        qs = qs.filter(item=item)
+    return qs.select_related(
+        "item", "point", "lot", "actor", "response", "household__building", "counterpart"
+    )
+
+
+def rotation(actor: User, *, days: int = ROTATION_DAYS, on: dt.date | None = None) -> list[Lot]:
+    """Quarterly rotation: stock that is expired or expires within `days`, soonest first."""
+    day = on or timezone.localdate()
+    return list(
+        Lot.objects.filter(
+            points_q(actor, "point__"), on_hand__gt=0, expiry__lte=day + dt.timedelta(days=days)
+        )
+        .select_related("item", "point")
+        .order_by("expiry", "point__name")
+    )
+
+
+# The days-of-supply board -------------------------------------------------------------------------
+
+
+@dataclass
+class BoardRow:
+    item: Item
+    on_hand: Decimal = ZERO  # usable stock at the community's points
+    expired: Decimal = ZERO
+    expiring: Decimal = ZERO  # usable, but expires within the rotation window
+    warehouse: Decimal = ZERO  # usable at the street warehouse, which serves every community
+    contracted: Decimal = ZERO  # held by suppliers under valid agreements
+    lead_time_hours: int | None = None
+    daily_use: Decimal | None = None
+    target_days: int | None = None
+    target_quantity: Decimal | None = None
+    basis: str = ""
+
+    @property
+    def days_of_supply(self) -> Decimal | None:
+        if not self.daily_use:
+            return None
+        return (self.on_hand / self.daily_use).quantize(Decimal("0.1"))
+
+    @property
+    def shortfall(self) -> Decimal:
+        if self.target_quantity is None:
+            return ZERO
+        return max(ZERO, self.target_quantity - self.on_hand)
+
+    @property
+    def to_order(self) -> Decimal:
+        """What contracted supply does not cover, in whole units where the item is counted so."""
+        need = max(ZERO, self.shortfall - self.contracted)
+        return need.to_integral_value(ROUND_CEILING) if self.item.indivisible else need
+
+    @property
+    def is_short(self) -> bool:
+        return self.shortfall > 0
+
+
+def population(community: Community) -> int:
+    return Resident.objects.filter(community=community).count()
+
+
+def _sums(lots: QuerySet[Lot], day: dt.date) -> dict[int, dict[str, Decimal]]:
+    dec: DecimalField = DecimalField(max_digits=20, decimal_places=3)
+    zero = Value(ZERO, output_field=dec)
+    fresh = Q(expiry__isnull=True) | Q(expiry__gte=day)
+    soon = Q(expiry__gte=day, expiry__lte=day + dt.timedelta(days=ROTATION_DAYS))
+    rows = lots.values("item_id").annotate(
+        usable=Coalesce(Sum("on_hand", filter=fresh), zero),
+        expired=Coalesce(Sum("on_hand", filter=Q(expiry__lt=day)), zero),
+        expiring=Coalesce(Sum("on_hand", filter=soon), zero),
+    )
+    return {r["item_id"]: r for r in rows}
+
+
+def board(community: Community, *, on: dt.date | None = None) -> list[BoardRow]:
+    """Per item: stock, daily use at full load, days of supply against the target, and what to order.
+
+    Items appear when they have a target, stock, or a per-resident use rate (seed 001's default of
+    30 days at full load applies to those without a target of their own)."""
+    day = on or timezone.localdate()
+    people = population(community)
+    held = _sums(Lot.objects.filter(point__community=community, point__active=True, on_hand__gt=0), day)
+    warehouse = _sums(
+        Lot.objects.filter(
+            point__community__isnull=True,
+            point__street_id=community.street_id,
+            point__active=True,
+            on_hand__gt=0,
+        ),
+        day,
+    )
+    contracts = {
+        r["item_id"]: r
+        for r in SupplierAgreement.objects.filter(
+            Q(community=community) | Q(community__isnull=True, street_id=community.street_id),
+            valid_from__lte=day,
+            valid_until__gte=day,
+        )
+        .values("item_id")
+        .annotate(quantity=Sum("quantity"), lead=Min("lead_time_hours"))
+    }
+    targets = {t.item_id: t for t in Target.objects.filter(community=community).select_related("plan")}
+    needs = _plan_needs([t.plan_id for t in targets.values() if t.plan_id])
+    wanted = set(held) | set(targets) | set(contracts)
+    rows = []
+    for item in Item.objects.filter(Q(pk__in=wanted) | Q(per_person_day__isnull=False)):
+        row = BoardRow(item)
+        stock = held.get(item.pk)
+        if stock:
+            row.on_hand, row.expired, row.expiring = stock["usable"], stock["expired"], stock["expiring"]
+        if item.pk in warehouse:
+            row.warehouse = warehouse[item.pk]["usable"]
+        if item.pk in contracts:
+            row.contracted = contracts[item.pk]["quantity"]
+            row.lead_time_hours = contracts[item.pk]["lead"]
+        _apply_target(row, targets.get(item.pk), people, needs)
+        rows.append(row)
+    rows.sort(key=lambda r: (not r.is_short, r.days_of_supply is None, r.days_of_supply or 0, r.item.order))
+    return rows
+
+
+def _apply_target(
+    row: BoardRow, target: Target | None, people: int, needs: dict[int, list[tuple[str, Decimal]]]
+) -> None:
+    from linli.supplies.models import DEFAULT_TARGET_DAYS
+
+    days = target.days if target else DEFAULT_TARGET_DAYS
+    basis = target.basis if target else Target.Basis.PER_PERSON
+    quantity: Decimal | None = None
+    if basis == Target.Basis.PER_PERSON:
+        rate = (target.per_person_day if target else None) or row.item.per_person_day
+        if rate is None:
+            return
+        row.daily_use = rate * people
+        quantity = row.daily_use * days
+    elif basis == Target.Basis.PLAN and target is not None and target.plan_id:
+        quantity = (
+            sum((q for text, q in needs.get(target.plan_id, []) if matches(row.item, text)), ZERO) or None
+        )
+    elif basis == Target.Basis.FIXED and target is not None:
+        quantity = target.quantity
+    if quantity is None:
+        return
+    if row.item.indivisible:
+        quantity = quantity.to_integral_value(ROUND_CEILING)
+    row.target_quantity = quantity
+    row.target_days = days
+    row.basis = basis
+    if row.daily_use is None and quantity:
+        row.daily_use = quantity / days
+
+
+def _plan_needs(plan_ids: list[int]) -> dict[int, list[tuple[str, Decimal]]]:
+    from linli.plans.models import SupplyNeed
+
+    needs: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for plan_id, text, quantity in SupplyNeed.objects.filter(
+        plan_id__in=plan_ids, quantity__isnull=False
+    ).values_list("plan_id", "item", "quantity"):
+        if quantity is not None:
+            needs[plan_id].append((text, quantity))
+    return needs
+
+
+_BRACKETS = re.compile(r"[（(].*?[）)]")
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "")
+    return re.sub(r"\s+", "", _BRACKETS.sub("", text)).lower()
+
+
+def matches(item: Item, text: str) -> bool:
+    """Does a plan's free-text supply line mean this catalogue item? Exact names and aliases, with
+    or without a bracketed note ("抽水泵（潜水泵）")."""
+    wanted = {_norm(text), re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()}
+    return any(
+        _norm(name) in wanted or re.sub(r"\s+", "", name).lower() in wanted for name in item.names() if name
+    )
+
+
+def match_item(text: str, catalogue: list[Item]) -> Item | None:
+    return next((item for item in catalogue if matches(item, text)), None)
+
+
+def balances(community: Community, *, on: dt.date | None = None) -> list[dict[str, object]]:
+    """The API's balances: one row per item and storage point (the community's points and the street
+    warehouse), with the community's days of supply and target for the item."""
+    day = on or timezone.localdate()
+    rows_by_item = {row.item.pk: row for row in board(community, on=day)}
+    lots = (
+        Lot.objects.filter(
+            Q(point__community=community)
+            | Q(point__community__isnull=True, point__street_id=community.street_id),
+            point__active=True,
+        )
+        .values("item_id", "point_id")
+        .annotate(
+            on_hand=Coalesce(
+                Sum("on_hand", filter=Q(expiry__isnull=True) | Q(expiry__gte=day)),
+                Value(ZERO, output_field=DecimalField(max_digits=20, decimal_places=3)),
+            ),
+            lots=Count("pk"),
+        )
+    )
+    points = {p.pk: p for p in StoragePoint.objects.filter(pk__in={r["point_id"] for r in lots})}
+    items_by_pk = {i.pk: i for i in Item.objects.filter(pk__in={r["item_id"] for r in lots})}
+    out = []
+    for r in lots:
+        item, point = items_by_pk[r["item_id"]], points[r["point_id"]]
+        board_row = rows_by_item.get(item.pk)
+        daily = board_row.daily_use if board_row else None
+        out.append(
+            {
+                "item": item.code,
+                "item_name": item.name,
+                "unit": item.unit,
+                "storage_point": point.pk,
+                "storage_point_name": point.name,
+                "warehouse": point.community_id is None,
+                "on_hand": r["on_hand"],
+                "days_of_supply": (r["on_hand"] / daily).quantize(Decimal("0.1")) if daily else None,
+                "community_days_of_supply": board_row.days_of_supply if board_row else None,
+                "target_days": board_row.target_days if board_row else None,
+                "target": board_row.target_quantity if board_row else None,
+            }
+        )
+    out.sort(key=lambda r: (str(r["item"]), not r["warehouse"], str(r["storage_point_name"])))
+    return out
+
+
+def ledger_mismatches(point: StoragePoint | None = None) -> list[tuple[int, Decimal, Decimal]]:
+    """Lots whose running total differs from the sum of their movements: (lot id, on hand, ledger).
+    Always empty unless someone wrote to the database behind the services' back."""
+    dec: DecimalField = DecimalField(max_digits=20, decimal_places=3)
+    lots = Lot.objects.all() if point is None else Lot.objects.filter(point=point)
+    rows = lots.annotate(ledger=Coalesce(Sum("movements__quantity"), Value(ZERO, output_field=dec))).exclude(
+        ledger=F("on_hand")
+    )
+    return [(lot.pk, lot.on_hand, lot.ledger) for lot in rows]  # type: ignore[attr-defined]
+
+
+# Requests, stocktakes and the plan's list ---------------------------------------------------------
+
+
+def requests_for_response(response: Any) -> list[SupplyRequest]:
+    return list(
+        SupplyRequest.objects.filter(response=response)
+        .select_related("item", "requested_by", "decided_by", "issued_from", "received_by")
+        .order_by("-requested_at")
+    )
+
+
+def requests_for(actor: User, *, open_only: bool = True) -> QuerySet[SupplyRequest]:
+    ids = community_ids_in_scope(actor)
+    qs = SupplyRequest.objects.select_related("item", "response", "requested_by", "issued_from")
+    if ids is not None:
+        qs = qs.filter(community_id__in=ids)
+    if open_only:
+        qs = qs.filter(
+            status__in=[
+                SupplyRequest.Status.REQUESTED,
+                SupplyRequest.Status.APPROVED,
+                SupplyRequest.Status.ISSUED,
+            ]
+        )
+    return qs
+
+
+def request_get(actor: User, pk: int) -> SupplyRequest:
+    request = requests_for(actor, open_only=False).filter(pk=pk).first()
+    if request is None:
+        raise Http404
+    return request
+
+
+def stocktake_get(actor: User, pk: int) -> Stocktake:
+    sheet = Stocktake.objects.filter(points_q(actor, "point__"), pk=pk).select_related("point").first()
+    if sheet is None:
+        raise Http404
+    return sheet
+
+
+@dataclass
+class PlanSupplyLine:
+    text: str
+    quantity: Decimal | None
+    unit: str
+    storage: str
+    item: Item | None
+    stock: list[tuple[StoragePoint, Decimal]] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((q for _p, q in self.stock), ZERO)
+
+    @property
+    def is_short(self) -> bool:
+        return self.item is not None and self.quantity is not None and self.total < self.quantity
+
+
+def plan_stock(plan: object) -> list[PlanSupplyLine]:
+    """The plan's supply list with live usable stock at each storage point of its community and street."""
+    community_id = getattr(plan, "community_id", None)
+    needs = list(plan.supplies.all())  # type: ignore[attr-defined]
+    catalogue = list(Item.objects.all())
+    lines = [
+        PlanSupplyLine(n.item, n.quantity, n.unit, n.storage, match_item(n.item, catalogue)) for n in needs
+    ]
+    if community_id is None:
+        return lines
+    street_id = Community.objects.filter(pk=community_id).values_list("street_id", flat=True).first()
+    day = timezone.localdate()
+    stock: dict[int, list[tuple[StoragePoint, Decimal]]] = defaultdict(list)
+    rows = (
+        Lot.objects.filter(
+            Q(point__community_id=community_id)
+            | Q(point__community__isnull=True, point__street_id=street_id),
+            item__in=[line.item for line in lines if line.item],
+            on_hand__gt=0,
+            point__active=True,
+        )
+        .filter(Q(expiry__isnull=True) | Q(expiry__gte=day))
+        .values("item_id", "point_id")
+        .annotate(total=Sum("on_hand"))
+    )
+    points = {p.pk: p for p in StoragePoint.objects.filter(pk__in={r["point_id"] for r in rows})}
+    for r in rows:
+        stock[r["item_id"]].append((points[r["point_id"]], r["total"]))
+    for line in lines:
+        if line.item is not None:
+            line.stock = sorted(
+                stock.get(line.item.pk, []), key=lambda s: (s[0].community_id is None, s[0].name)
+            )
+    return lines
+
+
+def open_stocktake(point: StoragePoint) -> Stocktake | None:
+    return Stocktake.objects.filter(point=point, status=Stocktake.Status.OPEN).first()
+
+
+def latest_stocktake(point: StoragePoint) -> Stocktake | None:
+    return (
+        Stocktake.objects.filter(point=point, status=Stocktake.Status.POSTED).order_by("-posted_at").first()
+    )
+
+
+def communities_with_points(actor: User) -> QuerySet[Community]:
+    ids = community_ids_in_scope(actor)
+    qs = Community.objects.all()
+    return qs if ids is None else qs.filter(pk__in=ids)
+
+
+def response_supplies(actor: User, response: Any) -> dict[str, object]:
+    """What the response page shows of supplies: its requests, what was issued to it, and where the
+    actor may issue from."""
+    from linli.supplies.services import can_move_stock
+
+    community_id = getattr(response, "community_id", None)
+    points = [p for p in points_for(actor).filter(active=True) if p.community_id in (None, community_id)]
+    issued = (
+        Movement.objects.filter(response=response, kind=Movement.Kind.ISSUE)
+        .values("item_id")
+        .annotate(total=Sum("quantity"))
+    )
+    items_by_pk = {i.pk: i for i in Item.objects.filter(pk__in=[r["item_id"] for r in issued])}
+    return {
+        "requests": requests_for_response(response),
+        "issued": [(items_by_pk[r["item_id"]], -r["total"]) for r in issued],
+        "issue_points": [p for p in points if can_move_stock(actor, p)],
+    }
