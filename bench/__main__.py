@@ -28,6 +28,8 @@ BENCHMARKS = [
     "plan_activation",
     "response_page",
     "deadline_scan",
+    "supplies_board",
+    "supplies_concurrency",
 ]
 
 

@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.templatetags.linli import qty
 from linli.supplies.models import Item, Lot, Movement, StoragePoint, SupplierAgreement, Target
 from linli.tasks.models import Team
 
@@ -16,8 +17,26 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class ItemChoice(forms.ModelChoiceField):
+    on_hand: dict[int, Any] | None = None
+
     def label_from_instance(self, obj: Any) -> str:
+        if self.on_hand is not None:
+            return _("%(item)s · %(n)s %(unit)s on hand") % {
+                "item": obj.label,
+                "n": qty(self.on_hand.get(obj.pk, 0)),
+                "unit": obj.unit,
+            }
         return f"{obj.label} ({obj.unit})"
+
+
+def offer_stock_at(form: forms.Form, point: StoragePoint) -> None:
+    """Issue and transfer offer only what the point holds, with how much of it is usable."""
+    from linli.supplies.selectors import point_stock
+
+    usable = {s.item.pk: s.on_hand for s in point_stock(point) if s.on_hand or s.expired}
+    field: ItemChoice = form.fields["item"]  # type: ignore[assignment]
+    field.queryset = Item.objects.filter(pk__in=usable)
+    field.on_hand = usable
 
 
 def _item_field(**kwargs: Any) -> ItemChoice:

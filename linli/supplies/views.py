@@ -39,6 +39,7 @@ from linli.supplies.forms import (
     RequestForm,
     TargetForm,
     TransferForm,
+    offer_stock_at,
 )
 from linli.supplies.io import OPENING_KIND, movements_xlsx, stock_xlsx
 from linli.supplies.models import Item, Movement, StoragePoint, SupplierAgreement, Target
@@ -198,11 +199,13 @@ def move(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         form = ReceiveForm(data, initial=initial, agreements=agreements)
     elif kind == "issue":
         form = IssueForm(data, initial=initial, responses=_responses(actor, point))
+        offer_stock_at(form, point)
     elif kind == "transfer":
         destinations = (
             sel.points_for(actor).filter(street_id=point.street_id, active=True).exclude(pk=point.pk)
         )
         form = TransferForm(data, initial=initial, destinations=destinations)
+        offer_stock_at(form, point)
     else:
         raise Http404
     shortage: InsufficientStock | None = None

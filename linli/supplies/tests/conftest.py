@@ -30,13 +30,25 @@ class Stock:
 def stock(world: World) -> Stock:
     logistics = UserFactory(username="logistics", role=Role.TEAM_MEMBER, community=world.community)
     point = StoragePoint.objects.create(
-        community=world.community, name="南里应急点", address="南里 3 号楼底商", keeper="王强", phone="13800001111"
+        community=world.community,
+        name="南里应急点",
+        address="南里 3 号楼底商",
+        keeper="王强",
+        phone="13800001111",
     )
     point2 = StoragePoint.objects.create(
-        community=world.community, name="南里二号点", address="南里 20 号楼", keeper="李刚", phone="13800002222"
+        community=world.community,
+        name="南里二号点",
+        address="南里 20 号楼",
+        keeper="李刚",
+        phone="13800002222",
     )
     warehouse = StoragePoint.objects.create(
-        street=world.community.street, name="街道仓库", address="街道办后院", keeper="张华", phone="13800003333"
+        street=world.community.street,
+        name="街道仓库",
+        address="街道办后院",
+        keeper="张华",
+        phone="13800003333",
     )
     other_point = StoragePoint.objects.create(
         community=world.charlie.community, name="别的社区点", address="别处", keeper="赵", phone="13800004444"
@@ -46,7 +58,9 @@ def stock(world: World) -> Stock:
     return Stock(world, logistics, point, point2, warehouse, other_point, suits, fuel)
 
 
-def receive(stock: Stock, quantity: int, *, days: int = 365, point: StoragePoint | None = None, batch: str = "") -> None:
+def receive(
+    stock: Stock, quantity: int, *, days: int = 365, point: StoragePoint | None = None, batch: str = ""
+) -> None:
     supplies_receive(
         actor=stock.world.street_admin,
         point=point or stock.point,

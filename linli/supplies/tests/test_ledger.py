@@ -30,13 +30,17 @@ TEAM = Recipient(kind="team", team=Team.MEDICAL)
 
 
 def on_hand(stock: Stock, point=None) -> Decimal:  # type: ignore[no-untyped-def]
-    return sum((lot.on_hand for lot in Lot.objects.filter(point=point or stock.point, item=stock.suits)), Decimal(0))
+    return sum(
+        (lot.on_hand for lot in Lot.objects.filter(point=point or stock.point, item=stock.suits)), Decimal(0)
+    )
 
 
 def test_issue_takes_the_first_expiring_lot_first(stock: Stock) -> None:
     receive(stock, 10, days=300, batch="LATE")
     receive(stock, 5, days=30, batch="SOON")
-    moves = supplies_issue(actor=stock.logistics, point=stock.point, item=stock.suits, quantity=7, recipient=TEAM)
+    moves = supplies_issue(
+        actor=stock.logistics, point=stock.point, item=stock.suits, quantity=7, recipient=TEAM
+    )
     assert [(m.lot.batch, m.quantity) for m in moves] == [("SOON", -5), ("LATE", -2)]
     assert moves[0].ref == moves[1].ref
     assert on_hand(stock) == 8
@@ -58,7 +62,9 @@ def test_expired_lots_are_not_issued_without_a_logged_reason(stock: Stock) -> No
     receive(stock, 4, days=10, batch="OLD")
     with time_machine.travel(timezone.now() + dt.timedelta(days=20)):
         with pytest.raises(InsufficientStock) as caught:
-            supplies_issue(actor=stock.logistics, point=stock.point, item=stock.suits, quantity=1, recipient=TEAM)
+            supplies_issue(
+                actor=stock.logistics, point=stock.point, item=stock.suits, quantity=1, recipient=TEAM
+            )
         assert "expired" in str(caught.value)
         moves = supplies_issue(
             actor=stock.logistics,
@@ -79,7 +85,9 @@ def test_negative_and_fractional_counts_of_whole_units_are_refused(stock: Stock)
     receive(stock, 10)
     for bad in (-1, 0, "1.5", "abc"):
         with pytest.raises(ValidationError):
-            supplies_issue(actor=stock.logistics, point=stock.point, item=stock.suits, quantity=bad, recipient=TEAM)
+            supplies_issue(
+                actor=stock.logistics, point=stock.point, item=stock.suits, quantity=bad, recipient=TEAM
+            )
     supplies_receive(
         actor=stock.logistics,
         point=stock.point,
@@ -148,7 +156,9 @@ def test_who_may_move_stock(stock: Stock) -> None:
             supplies_issue(actor=seat, point=stock.point, item=stock.suits, quantity=1, recipient=TEAM)
     # Community logistics may not take from the street warehouse; the street may.
     with pytest.raises(PermissionDenied):
-        supplies_issue(actor=stock.logistics, point=stock.warehouse, item=stock.suits, quantity=1, recipient=TEAM)
+        supplies_issue(
+            actor=stock.logistics, point=stock.warehouse, item=stock.suits, quantity=1, recipient=TEAM
+        )
     supplies_issue(actor=w.street_admin, point=stock.warehouse, item=stock.suits, quantity=1, recipient=TEAM)
     supplies_issue(actor=w.commander, point=stock.point, item=stock.suits, quantity=1, recipient=TEAM)
 
@@ -156,7 +166,9 @@ def test_who_may_move_stock(stock: Stock) -> None:
 def test_a_recipient_must_be_named_and_in_the_community(stock: Stock) -> None:
     receive(stock, 5)
     with pytest.raises(ValidationError):
-        supplies_issue(actor=stock.logistics, point=stock.point, item=stock.suits, quantity=1, recipient=Recipient())
+        supplies_issue(
+            actor=stock.logistics, point=stock.point, item=stock.suits, quantity=1, recipient=Recipient()
+        )
     with pytest.raises(ValidationError):
         supplies_issue(
             actor=stock.logistics,
@@ -172,4 +184,3 @@ def test_a_recipient_must_be_named_and_in_the_community(stock: Stock) -> None:
         quantity=1,
         recipient=Recipient(kind="household", household=stock.world.resident1.household),
     )
-

@@ -26,6 +26,10 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"  {len(plans)} emergency plans for nanli, staffed with the demo accounts"
                     )
+                from linli.supplies.demo import seed_demo_supplies
+
+                if seed_demo_supplies():
+                    self.stdout.write("  emergency supplies: a street warehouse and two community points")
                 from linli.response.demo import seed_demo_drill
 
                 if seed_demo_drill():

@@ -1,0 +1,332 @@
+"""Supplies pages and API from the three seats, requests on the response page, the board, import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+
+from linli.core.models import AuditLog, ImportJob
+from linli.factories import TEST_PASSWORD
+from linli.plans.models import Plan, SupplyNeed
+from linli.response.services import response_activate
+from linli.supplies.models import Lot, Movement, SupplyRequest, Target
+from linli.supplies.selectors import board, ledger_mismatches
+from linli.supplies.services import stocktake_start
+from linli.supplies.tests.conftest import Stock, receive
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client: Client, user) -> Client:  # type: ignore[no-untyped-def]
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
+def test_the_board_is_red_below_target_and_turns_when_stock_arrives(client: Client, stock: Stock) -> None:
+    # 2 residents × 0.00667 suits a day × 30 days → a target of 1 suit (rounded up); none on hand.
+    row = next(r for r in board(stock.world.community) if r.item.code == "protective-suit")
+    assert row.is_short and row.on_hand == 0 and row.to_order == row.target_quantity
+    login(client, stock.world.alice)
+    page = client.get("/supplies/").content.decode()
+    assert 'class="row-short" data-item="protective-suit"' in page
+    receive(stock, 5)
+    page = client.get("/supplies/").content.decode()
+    assert 'class="row-short" data-item="protective-suit"' not in page
+    assert 'data-item="protective-suit"' in page
+
+
+def test_targets_from_a_plan_and_fixed_quantities(stock: Stock, small_plan: Plan) -> None:
+    SupplyNeed.objects.create(plan=small_plan, item="防护服", quantity=Decimal(120), unit="套")
+    Target.objects.create(
+        community=stock.world.community, item=stock.suits, basis="plan", plan=small_plan, days=30
+    )
+    receive(stock, 60)
+    row = next(r for r in board(stock.world.community) if r.item.code == "protective-suit")
+    assert row.target_quantity == 120 and row.shortfall == 60
+    assert row.daily_use == 4 and row.days_of_supply == 15
+
+
+def test_contracted_stock_reduces_what_to_order(stock: Stock) -> None:
+    from linli.supplies.models import SupplierAgreement
+
+    Target.objects.create(community=stock.world.community, item=stock.suits, basis="fixed", quantity=100)
+    receive(stock, 30)
+    today = timezone.localdate()
+    SupplierAgreement.objects.create(
+        street=stock.world.community.street,
+        supplier="京南医疗",
+        phone="13800009999",
+        item=stock.suits,
+        quantity=50,
+        lead_time_hours=12,
+        valid_from=today,
+        valid_until=today + dt.timedelta(days=30),
+    )
+    row = next(r for r in board(stock.world.community) if r.item.code == "protective-suit")
+    assert (row.shortfall, row.contracted, row.to_order, row.lead_time_hours) == (70, 50, 20, 12)
+
+
+def test_storage_points_are_seen_by_their_community_and_street_only(client: Client, stock: Stock) -> None:
+    w = stock.world
+    for seat, status in (
+        (w.alice, 200),
+        (w.bob, 200),
+        (w.observer, 200),
+        (w.street_admin, 200),
+        (w.charlie, 404),
+    ):
+        client.logout()
+        login(client, seat)
+        assert client.get(f"/supplies/points/{stock.point.pk}/").status_code == status, seat
+    login(client, w.charlie)
+    assert "南里应急点" not in client.get("/supplies/points/").content.decode()
+    assert client.get(f"/supplies/points/{stock.other_point.pk}/").status_code == 200
+
+
+def test_grid_workers_and_observers_cannot_move_stock(client: Client, stock: Stock) -> None:
+    receive(stock, 5)
+    for seat in (stock.world.alice, stock.world.observer):
+        client.logout()
+        login(client, seat)
+        assert client.get(f"/supplies/points/{stock.point.pk}/issue/").status_code == 403
+        answer = client.post(
+            f"/supplies/points/{stock.point.pk}/issue/",
+            {"item": stock.suits.pk, "quantity": "1", "recipient": "team", "team": "medical"},
+        )
+        assert answer.status_code == 403
+    assert Movement.objects.filter(kind="issue").count() == 0
+
+
+def test_logistics_issues_from_the_page_and_sees_the_shortage_when_asking_too_much(
+    client: Client, stock: Stock
+) -> None:
+    receive(stock, 10)
+    receive(stock, 25, point=stock.point2)
+    login(client, stock.logistics)
+    url = f"/supplies/points/{stock.point.pk}/issue/"
+    answer = client.post(
+        url, {"item": stock.suits.pk, "quantity": "12", "recipient": "team", "team": "medical"}
+    )
+    page = answer.content.decode()
+    assert answer.status_code == 200 and "Only 10" in page and "南里二号点" in page
+    answer = client.post(
+        url, {"item": stock.suits.pk, "quantity": "1.5", "recipient": "team", "team": "medical"}
+    )
+    assert "whole" in answer.content.decode()
+    answer = client.post(
+        url, {"item": stock.suits.pk, "quantity": "4", "recipient": "team", "team": "medical"}
+    )
+    assert answer.status_code == 302
+    assert Lot.objects.get(point=stock.point).on_hand == 6
+    assert AuditLog.objects.filter(action="supplies.issue", actor=stock.logistics).count() == 1
+
+
+def test_issue_to_a_household_by_address(client: Client, stock: Stock) -> None:
+    receive(stock, 10)
+    login(client, stock.logistics)
+    household = stock.world.resident1.household
+    text = f"{household.building.number}-{household.entrance.number}-{household.room}"
+    answer = client.post(
+        f"/supplies/points/{stock.point.pk}/issue/",
+        {"item": stock.suits.pk, "quantity": "2", "recipient": "household", "household": text},
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert Movement.objects.get(kind="issue").household == household
+
+
+def test_stocktake_posts_variances_with_reasons(client: Client, stock: Stock) -> None:
+    receive(stock, 10)
+    login(client, stock.logistics)
+    answer = client.post(f"/supplies/points/{stock.point.pk}/stocktake/")
+    sheet = stock.point.stocktakes.get()
+    assert answer["Location"] == f"/supplies/stocktakes/{sheet.pk}/"
+    line = sheet.lines.get()
+    answer = client.post(answer["Location"], {f"count-{line.pk}": "8", f"reason-{line.pk}": ""})
+    assert "Say why" in answer.content.decode()
+    assert Lot.objects.get().on_hand == 10
+    answer = client.post(
+        f"/supplies/stocktakes/{sheet.pk}/", {f"count-{line.pk}": "8", f"reason-{line.pk}": "两套破损"}
+    )
+    assert answer.status_code == 302
+    adjust = Movement.objects.get(kind="adjust")
+    assert adjust.quantity == -2 and "两套破损" in adjust.note
+    assert stocktake_start(actor=stock.logistics, point=stock.point).pk != sheet.pk
+    assert ledger_mismatches() == []
+
+
+def test_rotation_lists_what_expires_within_90_days(client: Client, stock: Stock) -> None:
+    receive(stock, 3, days=30, batch="SOON")
+    receive(stock, 3, days=200, batch="LATER")
+    login(client, stock.world.bob)
+    page = client.get("/supplies/rotation/").content.decode()
+    assert "SOON" in page and "LATER" not in page
+
+
+def test_requests_on_the_response_page_go_request_issue_receive(
+    client: Client, stock: Stock, small_plan: Plan
+) -> None:
+    w = stock.world
+    response = response_activate(actor=w.commander, plan=small_plan, level=3, reason="疫情")
+    receive(stock, 30)
+    login(client, w.alice)
+    client.post(
+        f"/supplies/responses/{response.pk}/request/",
+        {"team": "liaison", "item": stock.suits.pk, "quantity": "12", "note": "入户"},
+    )
+    request = SupplyRequest.objects.get()
+    assert request.status == "requested"
+    page = client.get(f"/responses/{response.pk}/").content.decode()
+    assert 'id="supplies"' in page and "× 12" in page
+    assert (
+        client.post(f"/supplies/requests/{request.pk}/issue/", {"point": stock.point.pk}).status_code == 403
+    )
+    request.refresh_from_db()
+    assert request.status == "requested"  # alice may not issue
+    client.logout()
+    login(client, stock.logistics)
+    client.post(f"/supplies/requests/{request.pk}/issue/", {"point": stock.point.pk})
+    request.refresh_from_db()
+    assert request.status == "issued" and request.issued_from == stock.point
+    assert Movement.objects.get(kind="issue").response == response
+    client.logout()
+    login(client, w.alice)
+    client.post(f"/supplies/requests/{request.pk}/receive/")
+    request.refresh_from_db()
+    assert request.status == "received" and request.received_by == w.alice
+    client.logout()
+    login(client, w.charlie)
+    assert client.post(f"/supplies/requests/{request.pk}/receive/").status_code == 404
+
+
+def test_plan_page_shows_live_stock_for_its_supply_list(
+    client: Client, stock: Stock, small_plan: Plan
+) -> None:
+    SupplyNeed.objects.create(plan=small_plan, item="防护服", quantity=Decimal(50), unit="套")
+    SupplyNeed.objects.create(plan=small_plan, item="挡水板", quantity=Decimal(5), unit="块")
+    receive(stock, 20)
+    login(client, stock.world.commander)
+    page = client.get(f"/plans/{small_plan.pk}/").content.decode()
+    assert "南里应急点 20" in page and "not a catalogue item" in page
+
+
+def test_exports_and_the_stock_card_are_audited(client: Client, stock: Stock) -> None:
+    receive(stock, 7, batch="CARD1")
+    login(client, stock.world.commander)
+    answer = client.get(f"/supplies/points/{stock.point.pk}/stock.xlsx")
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    assert [c.value for c in sheet[2]][:4] == ["南里应急点", "Protective suits", "套", "CARD1"]
+    answer = client.get(f"/supplies/points/{stock.point.pk}/card/?format=html")
+    assert "CARD1" in answer.content.decode()
+    assert client.get("/supplies/ledger/?format=xlsx").status_code == 200
+    assert AuditLog.objects.filter(action="export", actor=stock.world.commander).count() == 2
+
+
+def test_api_balances_and_movements(client: Client, stock: Stock) -> None:
+    receive(stock, 10)
+    receive(stock, 4, point=stock.warehouse)
+    login(client, stock.logistics)
+    rows = client.get("/api/v1/supplies/balances?community=nanli").json()
+    mine = {(r["item"], r["storage_point_name"]): r for r in rows}
+    assert Decimal(mine[("protective-suit", "南里应急点")]["on_hand"]) == 10
+    assert mine[("protective-suit", "街道仓库")]["warehouse"] is True
+    body = {
+        "kind": "issue",
+        "item": "protective-suit",
+        "quantity": 15,
+        "from": stock.point.pk,
+        "recipient": {"kind": "team", "team": "medical"},
+    }
+    answer = client.post("/api/v1/supplies/movements", json.dumps(body), content_type="application/json")
+    assert answer.status_code == 409
+    detail = answer.json()
+    assert {a["name"]: a["on_hand"] for a in detail["available"]} == {
+        "南里应急点": "10.000",
+        "街道仓库": "4.000",
+    }
+    body["quantity"] = 6
+    answer = client.post("/api/v1/supplies/movements", json.dumps(body), content_type="application/json")
+    assert answer.status_code == 201 and answer.json()[0]["balance_after"] == "4.000"
+    body["quantity"] = -2
+    assert (
+        client.post(
+            "/api/v1/supplies/movements", json.dumps(body), content_type="application/json"
+        ).status_code
+        == 400
+    )
+    client.logout()
+    login(client, stock.world.charlie)
+    assert client.get("/api/v1/supplies/balances?community=nanli").status_code == 404
+    body["quantity"] = 1
+    assert (
+        client.post(
+            "/api/v1/supplies/movements", json.dumps(body), content_type="application/json"
+        ).status_code
+        == 404
+    )
+
+
+def _sheet(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["南里社区应急物资期初库存"])
+    sheet.merge_cells("A1:F1")
+    sheet.append(["存放点", "物资名称", "数量", "单位", "批号", "有效期至"])
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_opening_stock_import_reports_rows_and_never_duplicates(client: Client, stock: Stock) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    expiry = (timezone.localdate() + dt.timedelta(days=300)).isoformat()
+    content = _sheet(
+        [
+            ["南里应急点", "防护服", "１２", "套", "FH1", expiry],
+            [None, None, None, None, None, None],
+            ["南里应急点", "医用外科口罩", "-5", "只", "KZ", expiry],
+            ["南里应急点", "防护服", "1.5", "套", "FH2", expiry],
+            ["不存在的点", "防护服", "3", "套", "FH3", expiry],
+            ["南里应急点", "神秘物资", "3", "个", "", ""],
+            ["南里应急点", "防护服", "3", "套", "FH4", "明年"],
+            ["南里应急点", "防护服", "3", "套", "FH1", expiry],
+            ["南里二号点", "应急发电机", "2", "台", "", ""],
+        ]
+    )
+    login(client, stock.world.commander)
+    for attempt in (1, 2):
+        upload = SimpleUploadedFile("期初库存.xlsx", content)
+        answer = client.post("/supplies/import/", {"file": upload, "area": "nanli"})
+        job = ImportJob.objects.latest("pk")
+        assert answer["Location"] == f"/imports/{job.pk}/"
+        job.refresh_from_db()
+        assert job.status == "previewed", job.message
+        assert {e["row"] for e in job.errors} == {5, 6, 7, 8, 9, 10}
+        assert (job.accepted, job.rejected) == (2, 6)
+        page = client.get(f"/imports/{job.pk}/").content.decode()
+        assert "Protective suits" in page and "Row 9" in page
+        client.post(f"/imports/{job.pk}/commit/")
+        job.refresh_from_db()
+        assert job.status == "committed"
+        assert (job.created, job.unchanged) == ((2, 0) if attempt == 1 else (0, 2))
+    assert Lot.objects.get(batch="FH1").on_hand == 12
+    assert Movement.objects.count() == 2
+    answer = client.post(
+        "/supplies/import/", {"file": SimpleUploadedFile("x.xlsx", b"not a sheet"), "area": "nanli"}
+    )
+    job = ImportJob.objects.latest("pk")
+    job.refresh_from_db()
+    assert job.status == "failed" and "not" in job.message
+    client.logout()
+    login(client, stock.world.alice)
+    assert client.get("/supplies/import/").status_code == 403
+    assert client.get(f"/imports/{job.pk}/").status_code == 403
