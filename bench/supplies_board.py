@@ -208,7 +208,7 @@ def build_world(log_to: Callable[[str], None]) -> tuple[list[int], list[int], in
                 SupplyTarget.objects.create(
                     community=community, item=items[code], basis=basis.FIXED, quantity=Decimal(quantity)
                 )
-    for community, code, quantity, from_day, days in (
+    for holder, code, quantity, from_day, days in (
         (None, "surgical-mask", 200_000, DAY - dt.timedelta(days=200), 365),
         (None, "bottled-water", 5_000, DAY - dt.timedelta(days=30), 365),
         (None, "instant-food", 3_000, DAY - dt.timedelta(days=500), 365),  # lapsed
@@ -217,12 +217,12 @@ def build_world(log_to: Callable[[str], None]) -> tuple[list[int], list[int], in
     ):
         SupplierAgreement.objects.create(
             street=street,
-            community=community,
+            community=holder,
             supplier="朝阳应急物资有限公司",
             phone="010-65550000",
             item=items[code],
             quantity=Decimal(quantity),
-            lead_time_hours=12 if community else 24,
+            lead_time_hours=12 if holder else 24,
             valid_from=from_day,
             valid_until=from_day + dt.timedelta(days=days),
         )

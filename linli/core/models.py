@@ -140,6 +140,7 @@ class AuditLog(models.Model):
         LOGIN_FAILED = "login_failed", _("failed sign-in")
         LOGOUT = "logout", _("signed out")
         TOKEN = "token", _("API token")
+        STOCK = "stock", _("stock movement")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -57,6 +57,10 @@ def home(request: HttpRequest) -> HttpResponse:
         template = "core/home_street.html"
     else:
         context["grids"] = grids_for(user).prefetch_related("buildings", "staff")
+        if user.community is not None:
+            from linli.supplies.selectors import board
+
+            context["supplies_short"] = [r for r in board(user.community) if r.is_short]
         context["to_complete"] = residents_to_complete(user, limit=10)
         if user.can_import:
             context["imports"] = ImportJob.objects.filter(community=user.community).defer("content")[:5]

@@ -52,10 +52,11 @@ DEMO_LOTS: list[tuple[str, str, int, int | None, str, str]] = [
 def seed_demo_supplies(community_code: str = "nanli") -> bool:
     community = Community.objects.filter(code=community_code).first()
     street = User.objects.filter(username="street").first()
-    logistics = User.objects.filter(username="team").first() or street
+    logistics = User.objects.filter(username="team").first()
     if (
         community is None
         or street is None
+        or logistics is None
         or StoragePoint.objects.filter(street_id=community.street_id).exists()
     ):
         return False

@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.db.models import Count, DecimalField, F, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.http import Http404
 from django.utils import timezone
 
@@ -350,9 +350,10 @@ def ledger_mismatches(point: StoragePoint | None = None) -> list[tuple[int, Deci
     Always empty unless someone wrote to the database behind the services' back."""
     dec: DecimalField = DecimalField(max_digits=20, decimal_places=3)
     lots = Lot.objects.all() if point is None else Lot.objects.filter(point=point)
-    rows = lots.annotate(ledger=Coalesce(Sum("movements__quantity"), Value(ZERO, output_field=dec))).exclude(
-        ledger=F("on_hand")
-    )
+    # Rounded to the field's places: SQLite sums decimals in floating point.
+    rows = lots.annotate(
+        ledger=Round(Coalesce(Sum("movements__quantity"), Value(ZERO, output_field=dec)), 3)
+    ).exclude(ledger=F("on_hand"))
     return [(lot.pk, lot.on_hand, lot.ledger) for lot in rows]  # type: ignore[attr-defined]
 
 

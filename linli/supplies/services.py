@@ -14,11 +14,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.audit import audit_record
-from linli.core.models import User
+from linli.core.models import AuditLog, User
 from linli.core.roles import ADMIN_ROLES, Role
 from linli.core.templatetags.linli import qty as fmt
 from linli.registry.models import Community, Household
@@ -137,7 +138,9 @@ def _post(
     changed = Lot.objects.filter(pk=lot.pk)
     if delta < 0:
         changed = changed.filter(on_hand__gte=-delta)
-    if not changed.update(on_hand=F("on_hand") + delta):
+    # Rounded to the field's three places: SQLite does this arithmetic in floating point, and 0.7 - 0.4
+    # must leave exactly the 0.3 that can be issued next.
+    if not changed.update(on_hand=Round(F("on_hand") + delta, 3)):
         raise _shortage(lot.item, -delta, lot.point)
     balance = Lot.objects.filter(pk=lot.pk).values_list("on_hand", flat=True).get()
     lot.on_hand = balance
@@ -229,10 +232,10 @@ def supplies_receive(
         )
         audit_record(
             actor=actor,
-            action="supplies.receive",
+            action=AuditLog.Action.STOCK,
             target=point,
             target_label=f"{point} · {item.label}",
-            detail=f"+{fmt(amount)} {item.unit} {batch} {expiry or ''}".strip(),
+            detail=f"{Movement.Kind.RECEIVE.label} +{fmt(amount)} {item.unit} {batch} {expiry or ''}".strip(),
             community_id=point.community_id,
             street_id=point.street_id,
         )
@@ -365,11 +368,11 @@ def supplies_issue(
         expired = [m for _lot, m in taken if m.expired_override]
         audit_record(
             actor=actor,
-            action="supplies.issue",
+            action=AuditLog.Action.STOCK,
             target=point,
             target_label=f"{point} · {item.label}",
             detail=(
-                f"-{fmt(amount)} {item.unit} → {fields['note'] or recipient.kind}"
+                f"{Movement.Kind.ISSUE.label} -{fmt(amount)} {item.unit} → {fields['note'] or recipient.kind}"
                 + (f" · {_('expired stock issued')}: {override}" if expired else "")
             ),
             community_id=point.community_id,
@@ -428,10 +431,10 @@ def supplies_transfer(
             )
         audit_record(
             actor=actor,
-            action="supplies.transfer",
+            action=AuditLog.Action.STOCK,
             target=source,
             target_label=f"{source} → {destination} · {item.label}",
-            detail=f"{fmt(amount)} {item.unit}",
+            detail=f"{Movement.Kind.TRANSFER.label} {fmt(amount)} {item.unit}",
             community_id=source.community_id,
             street_id=source.street_id,
         )
@@ -466,10 +469,12 @@ def supplies_adjust(
         )
         audit_record(
             actor=actor,
-            action=f"supplies.{kind}",
+            action=AuditLog.Action.STOCK,
             target=lot.point,
             target_label=f"{lot.point} · {lot}",
-            detail=f"{'+' if delta > 0 else ''}{fmt(delta)} {lot.item.unit}: {reason.strip()}"[:500],
+            detail=f"{Movement.Kind(kind).label} {'+' if delta > 0 else ''}{fmt(delta)} {lot.item.unit}: {reason.strip()}"[
+                :500
+            ],
             community_id=lot.point.community_id,
             street_id=lot.point.street_id,
         )
@@ -528,7 +533,7 @@ def point_save(*, actor: User, point: StoragePoint) -> StoragePoint:
     point.save()
     audit_record(
         actor=actor,
-        action="supplies.point_create" if created else "supplies.point_change",
+        action=AuditLog.Action.CREATE if created else AuditLog.Action.UPDATE,
         target=point,
         community_id=point.community_id,
         street_id=point.street_id,
@@ -546,7 +551,7 @@ def agreement_save(*, actor: User, agreement: SupplierAgreement) -> SupplierAgre
     agreement.save()
     audit_record(
         actor=actor,
-        action="supplies.agreement",
+        action=AuditLog.Action.CREATE,
         target=agreement,
         community_id=agreement.community_id,
         street_id=agreement.street_id,
@@ -588,7 +593,7 @@ def target_set(
     )
     audit_record(
         actor=actor,
-        action="supplies.target",
+        action=AuditLog.Action.UPDATE,
         target=target,
         community_id=community.pk,
         detail=f"{days} {basis}",
@@ -665,7 +670,7 @@ def stocktake_post(
                 )
         audit_record(
             actor=actor,
-            action="supplies.stocktake",
+            action=AuditLog.Action.STOCK,
             target=sheet.point,
             detail=_("%(lines)d lots counted, %(n)d variances posted")
             % {"lines": len(lines), "n": len(movements)},
@@ -686,17 +691,20 @@ def request_create(
     if response.status != response.Status.ACTIVE:
         raise ValidationError(_("This response has ended."))
     amount = quantity_of(item, quantity)
-    request = SupplyRequest.objects.create(
-        response=response,
-        community_id=response.community_id,
-        team=team,
-        item=item,
-        quantity=amount,
-        note=note.strip()[:300],
-        requested_by=actor,
-    )
-    audit_record(actor=actor, action="supplies.request", target=request, community_id=response.community_id)
-    _tell_logistics(request, actor)
+    with transaction.atomic():
+        request = SupplyRequest.objects.create(
+            response=response,
+            community_id=response.community_id,
+            team=team,
+            item=item,
+            quantity=amount,
+            note=note.strip()[:300],
+            requested_by=actor,
+        )
+        audit_record(
+            actor=actor, action=AuditLog.Action.CREATE, target=request, community_id=response.community_id
+        )
+        _tell_logistics(request, actor)
     return request
 
 
@@ -736,13 +744,19 @@ def request_decide(*, actor: User, request: SupplyRequest, approve: bool, note: 
     if not approve and not note.strip():
         raise ValidationError(_("Say why the request is refused."))
     status = SupplyRequest.Status.APPROVED if approve else SupplyRequest.Status.REJECTED
-    won = SupplyRequest.objects.filter(pk=request.pk, status=SupplyRequest.Status.REQUESTED).update(
-        status=status, decided_at=timezone.now(), decided_by=actor, decision_note=note.strip()[:300]
-    )
-    if not won:
-        raise ValidationError(_("Someone has already dealt with this request."))
-    request.refresh_from_db()
-    audit_record(actor=actor, action="supplies.request_decide", target=request, detail=status)
+    with transaction.atomic():
+        won = SupplyRequest.objects.filter(pk=request.pk, status=SupplyRequest.Status.REQUESTED).update(
+            status=status, decided_at=timezone.now(), decided_by=actor, decision_note=note.strip()[:300]
+        )
+        if not won:
+            raise ValidationError(_("Someone has already dealt with this request."))
+        request.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=request,
+            detail=str(SupplyRequest.Status(status).label),
+        )
     return request
 
 
@@ -785,11 +799,17 @@ def request_issue(
 def request_receive(*, actor: User, request: SupplyRequest) -> SupplyRequest:
     if actor.community_id != request.community_id and not _can_decide(actor, request):
         raise PermissionDenied
-    won = SupplyRequest.objects.filter(pk=request.pk, status=SupplyRequest.Status.ISSUED).update(
-        status=SupplyRequest.Status.RECEIVED, received_at=timezone.now(), received_by=actor
-    )
-    if not won:
-        raise ValidationError(_("Only issued supplies can be confirmed as received."))
-    request.refresh_from_db()
-    audit_record(actor=actor, action="supplies.request_receive", target=request)
+    with transaction.atomic():
+        won = SupplyRequest.objects.filter(pk=request.pk, status=SupplyRequest.Status.ISSUED).update(
+            status=SupplyRequest.Status.RECEIVED, received_at=timezone.now(), received_by=actor
+        )
+        if not won:
+            raise ValidationError(_("Only issued supplies can be confirmed as received."))
+        request.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=request,
+            detail=str(SupplyRequest.Status.RECEIVED.label),
+        )
     return request

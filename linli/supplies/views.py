@@ -4,6 +4,7 @@ exports and the printable stock card."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
@@ -64,6 +65,8 @@ from linli.supplies.services import (
 )
 
 LEDGER_PAGE = 50
+# Seed 001: stock is counted weekly.
+COUNT_EVERY_DAYS = 7
 
 
 def _actor(request: HttpRequest) -> User:
@@ -149,6 +152,7 @@ def points(request: HttpRequest) -> HttpResponse:
 def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     point = sel.point_get(actor, pk)
+    last_sheet = sel.latest_stocktake(point)
     return render(
         request,
         "supplies/point.html",
@@ -158,7 +162,10 @@ def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "movements": list(sel.movements_for(actor, point=point)[:30]),
             "can_move": can_move_stock(actor, point),
             "open_sheet": sel.open_stocktake(point),
-            "last_sheet": sel.latest_stocktake(point),
+            "last_sheet": last_sheet,
+            "count_due": last_sheet is None
+            or (last_sheet.posted_at or timezone.now())
+            < timezone.now() - dt.timedelta(days=COUNT_EVERY_DAYS),
             "today": timezone.localdate(),
         },
     )
@@ -340,8 +347,12 @@ def stocktake(request: HttpRequest, pk: int) -> HttpResponse:
         }
         try:
             posted = stocktake_post(actor=actor, sheet=sheet, counts=counts)
+        except InsufficientStock as exc:
+            # Stock left while people counted, so a lot now holds less than the count says is missing.
+            errors = {"": [str(exc), _("Stock moved while you counted: count that item again.")]}
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        if errors:
             for line in lines:
                 line.entered = counts[line.pk][0]  # type: ignore[attr-defined]
                 line.entered_reason = counts[line.pk][1]  # type: ignore[attr-defined]
@@ -355,6 +366,8 @@ def stocktake(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("supplies:point", sheet.point_id)
     for line in lines:
         line.problems = errors.get(str(line.pk), [])  # type: ignore[attr-defined]
+        if not hasattr(line, "entered"):
+            line.entered, line.entered_reason = None, line.reason  # type: ignore[attr-defined]
     return render(
         request,
         "supplies/stocktake.html",

@@ -78,7 +78,7 @@ def test_expired_lots_are_not_issued_without_a_logged_reason(stock: Stock) -> No
     assert "drill use" in moves[0].note
     from linli.core.models import AuditLog
 
-    assert AuditLog.objects.filter(action="supplies.issue", detail__contains="drill use").exists()
+    assert AuditLog.objects.filter(action="stock", detail__contains="drill use").exists()
 
 
 def test_negative_and_fractional_counts_of_whole_units_are_refused(stock: Stock) -> None:
@@ -184,3 +184,19 @@ def test_a_recipient_must_be_named_and_in_the_community(stock: Stock) -> None:
         quantity=1,
         recipient=Recipient(kind="household", household=stock.world.resident1.household),
     )
+
+
+def test_fractional_stock_is_exact_so_what_is_shown_can_be_issued(stock: Stock) -> None:
+    supplies_receive(
+        actor=stock.logistics,
+        point=stock.point,
+        item=stock.fuel,
+        quantity="0.7",
+        expiry=timezone.localdate() + dt.timedelta(days=100),
+    )
+    for part in ("0.4", "0.3"):
+        supplies_issue(
+            actor=stock.logistics, point=stock.point, item=stock.fuel, quantity=part, recipient=TEAM
+        )
+    assert Lot.objects.get(item=stock.fuel).on_hand == 0
+    assert ledger_mismatches() == []

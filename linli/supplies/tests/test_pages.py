@@ -125,7 +125,7 @@ def test_logistics_issues_from_the_page_and_sees_the_shortage_when_asking_too_mu
     )
     assert answer.status_code == 302
     assert Lot.objects.get(point=stock.point).on_hand == 6
-    assert AuditLog.objects.filter(action="supplies.issue", actor=stock.logistics).count() == 1
+    assert AuditLog.objects.filter(action="stock", actor=stock.logistics).count() == 1
 
 
 def test_issue_to_a_household_by_address(client: Client, stock: Stock) -> None:
@@ -330,3 +330,29 @@ def test_opening_stock_import_reports_rows_and_never_duplicates(client: Client, 
     login(client, stock.world.alice)
     assert client.get("/supplies/import/").status_code == 403
     assert client.get(f"/imports/{job.pk}/").status_code == 403
+
+
+def test_a_count_that_would_take_stock_below_zero_is_refused_not_half_posted(
+    client: Client, stock: Stock
+) -> None:
+    from linli.supplies.services import Recipient, supplies_issue
+
+    receive(stock, 10)
+    login(client, stock.logistics)
+    client.post(f"/supplies/points/{stock.point.pk}/stocktake/")
+    sheet = stock.point.stocktakes.get()
+    line = sheet.lines.get()
+    supplies_issue(
+        actor=stock.logistics,
+        point=stock.point,
+        item=stock.suits,
+        quantity=9,
+        recipient=Recipient("team", "medical"),
+    )
+    answer = client.post(
+        f"/supplies/stocktakes/{sheet.pk}/", {f"count-{line.pk}": "2", f"reason-{line.pk}": "少了"}
+    )
+    assert answer.status_code == 200 and "count that item again" in answer.content.decode()
+    sheet.refresh_from_db()
+    assert sheet.status == "open" and Lot.objects.get().on_hand == 1
+    assert not Movement.objects.filter(kind="adjust").exists()
