@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,14 +20,13 @@ from linli.supplies.models import Item, Lot, Movement
 from linli.supplies.services import (
     InsufficientStock,
     Recipient,
-    quantity_of,
+    signed_quantity,
     supplies_adjust,
     supplies_dispose,
     supplies_issue,
     supplies_receive,
     supplies_transfer,
 )
-from linli.tasks.models import Team
 
 router = Router(tags=["supplies"])
 
@@ -181,9 +180,9 @@ def _post(actor: User, data: MovementIn, item: Item) -> list[Movement]:
     if data.kind == "issue":
         point = sel.point_get(actor, _need(data.from_, "from"))
         lot = _lot(actor, data, item) if data.lot else None
+        if lot is not None and lot.point_id != point.pk:
+            raise ValidationError("the lot is not at this storage point")
         r = data.recipient or RecipientIn()
-        if r.kind == "team" and r.team not in Team.values:
-            raise ValidationError(f"team must be one of {', '.join(Team.values)}")
         recipient = Recipient(
             kind=r.kind,
             team=r.team,
@@ -203,11 +202,7 @@ def _post(actor: User, data: MovementIn, item: Item) -> list[Movement]:
     lot = _lot(actor, data, item)
     if data.kind == "dispose":
         return [supplies_dispose(actor=actor, lot=lot, quantity=data.quantity, reason=data.reason)]
-    try:
-        delta = Decimal(str(data.quantity))
-    except InvalidOperation:
-        raise ValidationError(f"“{data.quantity}” is not a number") from None
-    quantity_of(item, abs(delta) if delta else delta)
+    delta = signed_quantity(item, data.quantity)
     return [supplies_adjust(actor=actor, lot=lot, delta=delta, reason=data.reason)]
 
 

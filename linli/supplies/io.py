@@ -27,7 +27,7 @@ from linli.core.models import ImportJob, User
 from linli.core.spreadsheet import Column, Table
 from linli.supplies.models import Item, Lot, Movement, StoragePoint
 from linli.supplies.selectors import ItemStock, match_item
-from linli.supplies.services import can_move_stock, fmt, quantity_of, supplies_set_count
+from linli.supplies.services import can_move_stock, count_of, fmt, opening_state, supplies_open_lot
 
 OPENING_KIND = "supplies.opening"
 
@@ -142,13 +142,10 @@ class OpeningStockImporter:
             quantity: Decimal | None = None
             raw = values.get("quantity", "")
             if item is not None:
-                if _fold(raw) in {"0", "0.0"}:
-                    quantity = Decimal(0)
-                else:
-                    try:
-                        quantity = quantity_of(item, unicodedata.normalize("NFKC", str(raw)))
-                    except ValidationError as exc:
-                        fail("quantity", f"{raw}: {' '.join(exc.messages)}")
+                try:
+                    quantity = count_of(item, raw)
+                except ValidationError as exc:
+                    fail("quantity", f"{raw}: {' '.join(exc.messages)}")
                 unit = _fold(values.get("unit"))
                 if unit and unit != _fold(item.unit):
                     fail(
@@ -190,6 +187,13 @@ class OpeningStockImporter:
                     fail("item", _("the same lot as row %(row)d") % {"row": seen[key]})
                 else:
                     seen[key] = row
+                if quantity is not None and opening_state(point, item, batch, expiry, quantity) == "moved":
+                    fail(
+                        "quantity",
+                        _(
+                            "this lot is already in stock and has moved since; correct it with a count, not an import"
+                        ),
+                    )
             if errors:
                 result.errors.extend(errors)
                 continue
@@ -214,7 +218,7 @@ class OpeningStockImporter:
         outcome = CommitResult()
         reason = _("Opening stock from %(file)s") % {"file": job.filename}
         for _row, record in result.records:
-            state = supplies_set_count(actor=actor, reason=reason, **record)
+            state = supplies_open_lot(actor=actor, reason=reason, **record)
             setattr(outcome, state, getattr(outcome, state) + 1)
         return outcome
 
@@ -264,6 +268,25 @@ def stock_xlsx(rows: Iterable[tuple[StoragePoint, ItemStock]]) -> bytes:
     return write_xlsx(headers, lines(), title=_("Stock"), widths=(24, 22, 8, 16, 12, 14, 12, 8))
 
 
+def recipient_text(m: Movement) -> str:
+    """Who received or sent the stock, as the ledger page shows it (households only where visible)."""
+    parts = []
+    if m.counterpart_id:
+        parts.append(("→ " if m.quantity < 0 else "← ") + m.counterpart.name)  # type: ignore[union-attr]
+    if m.team:
+        parts.append(str(m.get_team_display()))
+    if m.response_id:
+        parts.append(m.response.title)  # type: ignore[union-attr]
+    shown = getattr(m, "household_shown", None)
+    if shown is not None:
+        parts.append(str(shown))
+    elif m.household_id:
+        parts.append(_("a household"))
+    if m.note:
+        parts.append(m.note)
+    return " · ".join(parts)
+
+
 def movements_xlsx(movements: Iterable[Movement]) -> bytes:
     headers = [
         _("Time"),
@@ -285,7 +308,7 @@ def movements_xlsx(movements: Iterable[Movement]) -> bytes:
             m.lot.batch,
             float(m.quantity),
             float(m.balance_after),
-            m.note,
+            recipient_text(m),
             m.actor.name if m.actor else "",
         ]
         for m in movements

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -166,6 +167,24 @@ class SupplierAgreement(models.Model):
         return self.valid_from <= day <= self.valid_until
 
 
+def usable_q(day: dt.date, prefix: str = "") -> models.Q:
+    """Stock that may be issued without an override on `day`: no expiry, or not expired yet."""
+    return models.Q(**{f"{prefix}expiry__isnull": True}) | models.Q(**{f"{prefix}expiry__gte": day})
+
+
+class LotQuerySet(models.QuerySet["Lot"]):
+    def usable(self, on: dt.date | None = None) -> LotQuerySet:
+        return self.filter(usable_q(on or timezone.localdate()))
+
+    def serving(self, community: Any) -> LotQuerySet:
+        """Lots at the community's own points and at its street's warehouse."""
+        return self.filter(
+            models.Q(point__community=community)
+            | models.Q(point__community__isnull=True, point__street_id=community.street_id),
+            point__active=True,
+        )
+
+
 class Lot(models.Model):
     class Source(models.TextChoices):
         PURCHASE = "purchase", _("purchase")
@@ -187,12 +206,21 @@ class Lot(models.Model):
     on_hand = models.DecimalField(_("on hand"), default=Decimal(0), max_digits=14, decimal_places=3)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
 
+    objects = LotQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("lot")
         verbose_name_plural = _("lots")
         indexes = [models.Index(fields=["point", "item", "expiry"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(on_hand__gte=0), name="lot_on_hand_not_negative")
+            models.CheckConstraint(condition=models.Q(on_hand__gte=0), name="lot_on_hand_not_negative"),
+            # One lot per item, batch and expiry at a point, so two deliveries at once cannot split it.
+            models.UniqueConstraint(fields=["point", "item", "batch", "expiry"], name="one_lot_per_batch"),
+            models.UniqueConstraint(
+                fields=["point", "item", "batch"],
+                condition=models.Q(expiry__isnull=True),
+                name="one_lot_per_batch_without_expiry",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,9 +359,10 @@ class Stocktake(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("counting")
         POSTED = "posted", _("posted")
+        DISCARDED = "discarded", _("discarded")
 
     point = models.ForeignKey(StoragePoint, on_delete=models.PROTECT, related_name="stocktakes")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     started_at = models.DateTimeField(default=timezone.now)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -345,6 +374,11 @@ class Stocktake(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["point"], condition=models.Q(status="open"), name="one_open_count_per_point"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.point} {self.started_at:%Y-%m-%d}"

@@ -8,19 +8,20 @@ import datetime as dt
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.http import Http404
 from django.utils import timezone
 
-from linli.core.access import NOTHING, community_ids_in_scope
+from linli.core.access import NOTHING, community_ids_in_scope, scope_q
 from linli.core.models import User
 from linli.core.roles import ScopeLevel
-from linli.registry.models import Community, Resident
+from linli.registry.models import Community, Household, Resident
 from linli.supplies.models import (
     ROTATION_DAYS,
     Item,
@@ -31,6 +32,7 @@ from linli.supplies.models import (
     SupplierAgreement,
     SupplyRequest,
     Target,
+    usable_q,
 )
 
 ZERO = Decimal(0)
@@ -115,20 +117,54 @@ def movements_for(
     if item is not None:
         qs = qs.filter(item=item)
     return qs.select_related(
-        "item", "point", "lot", "actor", "response", "household__building", "counterpart"
+        "item",
+        "point",
+        "lot",
+        "actor",
+        "response",
+        "household__building",
+        "household__entrance",
+        "counterpart",
     )
 
 
+def hide_out_of_scope_households(actor: User, movements: Iterable[Movement]) -> None:
+    """A household that received supplies is shown only to those who may see that household in the
+    registry; others read "a household". Sets `household_shown` on each movement."""
+    rows = list(movements)
+    ids = {m.household_id for m in rows if m.household_id}
+    visible = (
+        set(Household.objects.filter(scope_q(actor), pk__in=ids).values_list("pk", flat=True))
+        if ids
+        else set()
+    )
+    for m in rows:
+        m.household_shown = m.household if m.household_id in visible else None  # type: ignore[attr-defined]
+
+
+def points_serving(actor: User, community: Community) -> list[StoragePoint]:
+    """The actor's points that serve a community: its own and its street's warehouse."""
+    return [
+        p
+        for p in points_for(actor)
+        if p.community_id in (None, community.pk) and p.street_id == community.street_id
+    ]
+
+
 def rotation(actor: User, *, days: int = ROTATION_DAYS, on: dt.date | None = None) -> list[Lot]:
-    """Quarterly rotation: stock that is expired or expires within `days`, soonest first."""
+    """Quarterly rotation: stock that is expired or expires within `days`, soonest first; each lot
+    carries `days_left` (negative once expired)."""
     day = on or timezone.localdate()
-    return list(
+    lots = list(
         Lot.objects.filter(
             points_q(actor, "point__"), on_hand__gt=0, expiry__lte=day + dt.timedelta(days=days)
         )
         .select_related("item", "point")
         .order_by("expiry", "point__name")
     )
+    for lot in lots:
+        lot.days_left = (lot.expiry - day).days  # type: ignore[attr-defined, operator]
+    return lots
 
 
 # The days-of-supply board -------------------------------------------------------------------------
@@ -178,7 +214,7 @@ def population(community: Community) -> int:
 def _sums(lots: QuerySet[Lot], day: dt.date) -> dict[int, dict[str, Decimal]]:
     dec: DecimalField = DecimalField(max_digits=20, decimal_places=3)
     zero = Value(ZERO, output_field=dec)
-    fresh = Q(expiry__isnull=True) | Q(expiry__gte=day)
+    fresh = usable_q(day)
     soon = Q(expiry__gte=day, expiry__lte=day + dt.timedelta(days=ROTATION_DAYS))
     rows = lots.values("item_id").annotate(
         usable=Coalesce(Sum("on_hand", filter=fresh), zero),
@@ -205,16 +241,7 @@ def board(community: Community, *, on: dt.date | None = None) -> list[BoardRow]:
         ),
         day,
     )
-    contracts = {
-        r["item_id"]: r
-        for r in SupplierAgreement.objects.filter(
-            Q(community=community) | Q(community__isnull=True, street_id=community.street_id),
-            valid_from__lte=day,
-            valid_until__gte=day,
-        )
-        .values("item_id")
-        .annotate(quantity=Sum("quantity"), lead=Min("lead_time_hours"))
-    }
+    contracts = _contracted(community, day)
     targets = {t.item_id: t for t in Target.objects.filter(community=community).select_related("plan")}
     needs = _plan_needs([t.plan_id for t in targets.values() if t.plan_id])
     wanted = set(held) | set(targets) | set(contracts)
@@ -227,12 +254,37 @@ def board(community: Community, *, on: dt.date | None = None) -> list[BoardRow]:
         if item.pk in warehouse:
             row.warehouse = warehouse[item.pk]["usable"]
         if item.pk in contracts:
-            row.contracted = contracts[item.pk]["quantity"]
-            row.lead_time_hours = contracts[item.pk]["lead"]
+            row.contracted, row.lead_time_hours = contracts[item.pk]
         _apply_target(row, targets.get(item.pk), people, needs)
         rows.append(row)
     rows.sort(key=lambda r: (not r.is_short, r.days_of_supply is None, r.days_of_supply or 0, r.item.order))
     return rows
+
+
+def _contracted(community: Community, day: dt.date) -> dict[int, tuple[Decimal, int]]:
+    """Per item: what valid supplier agreements still owe (contracted less already delivered under
+    them), and the shortest lead time."""
+    agreements = list(
+        SupplierAgreement.objects.filter(
+            Q(community=community) | Q(community__isnull=True, street_id=community.street_id),
+            valid_from__lte=day,
+            valid_until__gte=day,
+        )
+    )
+    delivered = dict(
+        Movement.objects.filter(kind=Movement.Kind.RECEIVE, lot__agreement__in=agreements)
+        .values("lot__agreement_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("lot__agreement_id", "total")
+    )
+    out: dict[int, tuple[Decimal, int]] = {}
+    for agreement in agreements:
+        owed = max(ZERO, agreement.quantity - (delivered.get(agreement.pk) or ZERO))
+        if not owed:
+            continue
+        quantity, lead = out.get(agreement.item_id, (ZERO, agreement.lead_time_hours))
+        out[agreement.item_id] = (quantity + owed, min(lead, agreement.lead_time_hours))
+    return out
 
 
 def _apply_target(
@@ -313,7 +365,7 @@ def balances(community: Community, *, on: dt.date | None = None) -> list[dict[st
         .values("item_id", "point_id")
         .annotate(
             on_hand=Coalesce(
-                Sum("on_hand", filter=Q(expiry__isnull=True) | Q(expiry__gte=day)),
+                Sum("on_hand", filter=usable_q(day)),
                 Value(ZERO, output_field=DecimalField(max_digits=20, decimal_places=3)),
             ),
             lots=Count("pk"),
@@ -363,14 +415,14 @@ def ledger_mismatches(point: StoragePoint | None = None) -> list[tuple[int, Deci
 def requests_for_response(response: Any) -> list[SupplyRequest]:
     return list(
         SupplyRequest.objects.filter(response=response)
-        .select_related("item", "requested_by", "decided_by", "issued_from", "received_by")
+        .select_related("item", "community", "requested_by", "decided_by", "issued_from", "received_by")
         .order_by("-requested_at")
     )
 
 
 def requests_for(actor: User, *, open_only: bool = True) -> QuerySet[SupplyRequest]:
     ids = community_ids_in_scope(actor)
-    qs = SupplyRequest.objects.select_related("item", "response", "requested_by", "issued_from")
+    qs = SupplyRequest.objects.select_related("item", "community", "response", "requested_by", "issued_from")
     if ids is not None:
         qs = qs.filter(community_id__in=ids)
     if open_only:
@@ -418,26 +470,19 @@ class PlanSupplyLine:
 
 def plan_stock(plan: object) -> list[PlanSupplyLine]:
     """The plan's supply list with live usable stock at each storage point of its community and street."""
-    community_id = getattr(plan, "community_id", None)
+    community = getattr(plan, "community", None)
     needs = list(plan.supplies.all())  # type: ignore[attr-defined]
     catalogue = list(Item.objects.all())
     lines = [
         PlanSupplyLine(n.item, n.quantity, n.unit, n.storage, match_item(n.item, catalogue)) for n in needs
     ]
-    if community_id is None:
+    if community is None:
         return lines
-    street_id = Community.objects.filter(pk=community_id).values_list("street_id", flat=True).first()
-    day = timezone.localdate()
     stock: dict[int, list[tuple[StoragePoint, Decimal]]] = defaultdict(list)
     rows = (
-        Lot.objects.filter(
-            Q(point__community_id=community_id)
-            | Q(point__community__isnull=True, point__street_id=street_id),
-            item__in=[line.item for line in lines if line.item],
-            on_hand__gt=0,
-            point__active=True,
-        )
-        .filter(Q(expiry__isnull=True) | Q(expiry__gte=day))
+        Lot.objects.serving(community)
+        .usable()
+        .filter(item__in=[line.item for line in lines if line.item], on_hand__gt=0)
         .values("item_id", "point_id")
         .annotate(total=Sum("on_hand"))
     )
@@ -468,13 +513,25 @@ def communities_with_points(actor: User) -> QuerySet[Community]:
     return qs if ids is None else qs.filter(pk__in=ids)
 
 
-def response_supplies(actor: User, response: Any) -> dict[str, object]:
-    """What the response page shows of supplies: its requests, what was issued to it, and where the
-    actor may issue from."""
-    from linli.supplies.services import can_move_stock
+def with_actions(actor: User, rows: list[SupplyRequest]) -> list[SupplyRequest]:
+    """Mark what the actor may do with each request, and the points they may issue it from."""
+    from linli.supplies.services import can_confirm_receipt, can_decide, can_move_stock
 
-    community_id = getattr(response, "community_id", None)
-    points = [p for p in points_for(actor).filter(active=True) if p.community_id in (None, community_id)]
+    mine = [p for p in points_for(actor).filter(active=True) if can_move_stock(actor, p)]
+    for q in rows:
+        q.can_decide = can_decide(actor, q)  # type: ignore[attr-defined]
+        q.can_receive = can_confirm_receipt(actor, q)  # type: ignore[attr-defined]
+        q.issue_points = [  # type: ignore[attr-defined]
+            p
+            for p in mine
+            if p.community_id in (None, q.community_id) and p.street_id == q.community.street_id
+        ]
+    return rows
+
+
+def response_supplies(actor: User, response: Any) -> dict[str, object]:
+    """What the response page shows of supplies: its requests with what the actor may do, and what
+    was issued to it."""
     issued = (
         Movement.objects.filter(response=response, kind=Movement.Kind.ISSUE)
         .values("item_id")
@@ -482,7 +539,6 @@ def response_supplies(actor: User, response: Any) -> dict[str, object]:
     )
     items_by_pk = {i.pk: i for i in Item.objects.filter(pk__in=[r["item_id"] for r in issued])}
     return {
-        "requests": requests_for_response(response),
+        "requests": with_actions(actor, requests_for_response(response)),
         "issued": [(items_by_pk[r["item_id"]], -r["total"]) for r in issued],
-        "issue_points": [p for p in points if can_move_stock(actor, p)],
     }

@@ -5,6 +5,7 @@ transaction; the services above it decide which lots and how much."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,12 +13,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core.access import community_ids_in_scope
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
 from linli.core.roles import ADMIN_ROLES, Role
@@ -38,6 +40,8 @@ from linli.tasks.models import Team
 
 # Logistics (后勤保障组) are team members; commanders and street staff may move stock too.
 STOCK_ROLES = ADMIN_ROLES | {Role.TEAM_MEMBER}
+# Anyone working a response may ask for supplies; observers watch.
+REQUEST_ROLES = STOCK_ROLES | {Role.GRID_LEADER, Role.GRID_WORKER}
 
 
 @dataclass
@@ -94,14 +98,43 @@ class InsufficientStock(Exception):
         }
 
 
-def quantity_of(item: Item, value: object) -> Decimal:
-    """A positive quantity, whole for items counted in whole units."""
+def _number(value: object) -> Decimal:
+    """A finite decimal from what a person typed (full-width digits and thousands separators allowed)."""
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
     try:
-        quantity = Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(text)
     except (InvalidOperation, ValueError):
         raise ValidationError(_("“%(value)s” is not a number.") % {"value": value}) from None
-    if not quantity.is_finite() or quantity <= 0:
+    if not number.is_finite():
+        raise ValidationError(_("“%(value)s” is not a number.") % {"value": value})
+    return number
+
+
+def quantity_of(item: Item, value: object) -> Decimal:
+    """A positive quantity, whole for items counted in whole units."""
+    quantity = _number(value)
+    if quantity <= 0:
         raise ValidationError(_("The quantity must be more than zero."))
+    return _fits(item, quantity)
+
+
+def count_of(item: Item, value: object) -> Decimal:
+    """A counted quantity: like quantity_of, but zero is a valid count."""
+    quantity = _number(value)
+    if quantity < 0:
+        raise ValidationError(_("A count cannot be negative."))
+    return _fits(item, quantity) if quantity else Decimal(0)
+
+
+def signed_quantity(item: Item, value: object) -> Decimal:
+    """An adjustment: a non-zero quantity either way."""
+    quantity = _number(value)
+    if not quantity:
+        raise ValidationError(_("The adjustment changes nothing."))
+    return quantity_of(item, abs(quantity)).copy_sign(quantity)
+
+
+def _fits(item: Item, quantity: Decimal) -> Decimal:
     if item.indivisible and quantity != quantity.to_integral_value():
         raise ValidationError(
             _("%(item)s is counted in whole %(unit)s.") % {"item": item.label, "unit": item.unit}
@@ -184,15 +217,17 @@ def _shortage(item: Item, requested: Decimal, point: StoragePoint | None) -> Ins
 
 
 def _lot_for(point: StoragePoint, item: Item, batch: str, expiry: dt.date | None, **defaults: Any) -> Lot:
-    """The lot a delivery goes into: the same item, batch and expiry at the same point are one lot."""
-    lot = (
-        Lot.objects.select_for_update()
-        .filter(point=point, item=item, batch=batch, expiry=expiry)
-        .order_by("pk")
-        .first()
-    )
+    """The lot a delivery goes into: the same item, batch and expiry at the same point are one lot.
+    Two deliveries at once both find none; the unique constraint lets one create it and the other
+    then locks the row the first made."""
+    same = Lot.objects.select_for_update().filter(point=point, item=item, batch=batch, expiry=expiry)
+    lot = same.order_by("pk").first()
     if lot is None:
-        lot = Lot.objects.create(point=point, item=item, batch=batch, expiry=expiry, **defaults)
+        try:
+            with transaction.atomic():
+                lot = Lot.objects.create(point=point, item=item, batch=batch, expiry=expiry, **defaults)
+        except IntegrityError:
+            lot = same.get()
     return lot
 
 
@@ -259,11 +294,13 @@ class Recipient:
             raise ValidationError(_("Choose the household the supplies go to."))
         if self.kind == Movement.Recipient.OTHER and not self.note.strip():
             raise ValidationError(_("Say who receives the supplies."))
-        community_id = point.community_id
-        if community_id is not None:
-            for target in (self.response, self.household):
-                if target is not None and target.community_id != community_id:
-                    raise ValidationError(_("The recipient is not in this storage point's community."))
+        for target in (self.response, self.household):
+            if target is None:
+                continue
+            if point.community_id is not None and target.community_id != point.community_id:
+                raise ValidationError(_("The recipient is not in this storage point's community."))
+            if point.community_id is None and target.community.street_id != point.street_id:
+                raise ValidationError(_("The recipient is not in this warehouse's street."))
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -283,9 +320,13 @@ def _fefo_lots(point: StoragePoint, item: Item, *, include_expired: bool, lot: L
         lots = lots.filter(pk=lot.pk)
     locked = list(lots.order_by("pk"))
     today = timezone.localdate()
-    if not include_expired:
-        locked = [x for x in locked if not x.is_expired(today)]
-    return sorted(locked, key=lambda x: (x.expiry is None, x.expiry or today, x.pk))
+    fresh = sorted(
+        (x for x in locked if not x.is_expired(today)),
+        key=lambda x: (x.expiry is None, x.expiry or today, x.pk),
+    )
+    # An override is for what fresh stock cannot cover: expired lots come last, oldest first.
+    expired = sorted((x for x in locked if x.is_expired(today)), key=lambda x: (x.expiry, x.pk))
+    return fresh + expired if include_expired else fresh
 
 
 def _take(
@@ -399,6 +440,14 @@ def supplies_transfer(
     amount = quantity_of(item, quantity)
     ref, now = uuid.uuid4(), timezone.now()
     with transaction.atomic():
+        # Both ends' lots are locked first, in one primary-key order, so A→B and B→A at the same
+        # moment wait for each other instead of deadlocking.
+        list(
+            Lot.objects.select_for_update()
+            .filter(item=item, point__in=[source, destination])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         taken = _take(
             actor=actor,
             point=source,
@@ -429,15 +478,18 @@ def supplies_transfer(
                     note=note,
                 )
             )
-        audit_record(
-            actor=actor,
-            action=AuditLog.Action.STOCK,
-            target=source,
-            target_label=f"{source} → {destination} · {item.label}",
-            detail=f"{Movement.Kind.TRANSFER.label} {fmt(amount)} {item.unit}",
-            community_id=source.community_id,
-            street_id=source.street_id,
-        )
+        # Each end's area sees the transfer in its audit log.
+        ends = [source] if destination.community_id == source.community_id else [source, destination]
+        for end in ends:
+            audit_record(
+                actor=actor,
+                action=AuditLog.Action.STOCK,
+                target=end,
+                target_label=f"{source} → {destination} · {item.label}",
+                detail=f"{Movement.Kind.TRANSFER.label} {fmt(amount)} {item.unit}",
+                community_id=end.community_id,
+                street_id=end.street_id,
+            )
     return movements
 
 
@@ -454,9 +506,7 @@ def supplies_adjust(
     _require(actor, lot.point)
     if not reason.strip():
         raise ValidationError(_("Give a reason for the adjustment."))
-    if delta == 0:
-        raise ValidationError(_("The adjustment changes nothing."))
-    quantity_of(lot.item, abs(delta))
+    signed_quantity(lot.item, delta)
     with transaction.atomic():
         movement = _post(
             lot=lot,
@@ -486,7 +536,27 @@ def supplies_dispose(*, actor: User, lot: Lot, quantity: object, reason: str) ->
     return supplies_adjust(actor=actor, lot=lot, delta=-amount, reason=reason, kind=Movement.Kind.DISPOSE)
 
 
-def supplies_set_count(
+def opening_state(
+    point: StoragePoint, item: Item, batch: str, expiry: dt.date | None, quantity: Decimal
+) -> str:
+    """Whether an opening-stock row is "new", already imported ("unchanged"), or names a lot that has
+    moved since ("moved": opening stock never overwrites issues; a count corrects it)."""
+    lot = Lot.objects.filter(point=point, item=item, batch=batch, expiry=expiry).first()
+    history = list(lot.movements.order_by("at", "pk")[:2]) if lot is not None else []
+    if not history:
+        return "new"
+    first = history[0]
+    if (
+        len(history) == 1
+        and lot is not None
+        and lot.source == Lot.Source.OPENING
+        and first.quantity == quantity
+    ):
+        return "unchanged"
+    return "moved"
+
+
+def supplies_open_lot(
     *,
     actor: User,
     point: StoragePoint,
@@ -498,27 +568,29 @@ def supplies_set_count(
     source: str = Lot.Source.OPENING,
     supplier: str = "",
 ) -> str:
-    """Make a lot hold `quantity` (opening stock): a receipt for a new lot, an adjustment for a known
-    one, nothing when it already holds that much. Returns "created", "updated" or "unchanged", so the
-    same file imported twice changes nothing the second time."""
+    """Record opening stock: one receipt into a lot with no history. Returns "created" or "unchanged";
+    a lot that has moved since is refused, so importing a file again never undoes what was issued."""
     _require(actor, point)
     with transaction.atomic():
-        lot = _lot_for(point, item, batch, expiry, source=source, supplier=supplier)
-        delta = quantity - lot.on_hand
-        if not delta:
+        state = opening_state(point, item, batch, expiry, quantity)
+        if state == "moved":
+            raise ValidationError(
+                _("%(item)s %(batch)s already has movements: correct it with a count.")
+                % {"item": item.label, "batch": batch}
+            )
+        if state == "unchanged" or not quantity:
             return "unchanged"
-        fresh = not lot.movements.exists()
-        kind = Movement.Kind.RECEIVE if fresh else Movement.Kind.ADJUST
+        lot = _lot_for(point, item, batch, expiry, source=Lot.Source.OPENING, supplier=supplier)
         _post(
             lot=lot,
-            delta=delta,
-            kind=kind,
+            delta=quantity,
+            kind=Movement.Kind.RECEIVE,
             actor=actor,
             ref=uuid.uuid4(),
             at=timezone.now(),
-            note=reason[:300],
+            note=f"{Lot.Source(source).label} · {reason}"[:300],
         )
-    return "created" if fresh else "updated"
+    return "created"
 
 
 # Storage points, agreements and targets ------------------------------------------------------------
@@ -541,12 +613,24 @@ def point_save(*, actor: User, point: StoragePoint) -> StoragePoint:
     return point
 
 
+def _require_admin_of(actor: User, *, community_id: int | None, street_id: int | None) -> None:
+    """Targets and agreements are set by the commander of the community, or by the street for its warehouse."""
+    if actor.is_superuser:
+        return
+    if actor.role not in ADMIN_ROLES:
+        raise PermissionDenied
+    if community_id is None:
+        if actor.role != Role.STREET_ADMIN or actor.street_id != street_id:
+            raise PermissionDenied
+    elif community_id not in (community_ids_in_scope(actor) or []):
+        raise PermissionDenied
+
+
 def agreement_save(*, actor: User, agreement: SupplierAgreement) -> SupplierAgreement:
+    _require_admin_of(actor, community_id=agreement.community_id, street_id=agreement.street_id)
     if agreement.valid_until < agreement.valid_from:
         raise ValidationError(_("The agreement ends before it starts."))
     quantity_of(agreement.item, agreement.quantity)
-    if not (actor.is_superuser or actor.role in ADMIN_ROLES):
-        raise PermissionDenied
     agreement.created_by = agreement.created_by or actor
     agreement.save()
     audit_record(
@@ -570,8 +654,7 @@ def target_set(
     plan: Any = None,
     quantity: Decimal | None = None,
 ) -> Target:
-    if not (actor.is_superuser or actor.role in ADMIN_ROLES):
-        raise PermissionDenied
+    _require_admin_of(actor, community_id=community.pk, street_id=community.street_id)
     if days < 1 or days > 365:
         raise ValidationError(_("Keep between 1 and 365 days of supply."))
     if basis == Target.Basis.PER_PERSON and not (per_person_day or item.per_person_day):
@@ -604,16 +687,26 @@ def target_set(
 # Stocktake ----------------------------------------------------------------------------------------
 
 
+# A count sheet is for one counting session; an older one still open is set aside, not reused.
+COUNT_SHEET_HOURS = 12
+
+
 def stocktake_start(*, actor: User, point: StoragePoint) -> Stocktake:
-    """Open a count sheet with every lot that holds stock; a sheet already open is reused."""
+    """Open a count sheet listing every lot that holds stock; a sheet opened today is reused."""
     _require(actor, point)
     with transaction.atomic():
         sheet = (
             Stocktake.objects.select_for_update().filter(point=point, status=Stocktake.Status.OPEN).first()
         )
         if sheet is not None:
-            return sheet
-        sheet = Stocktake.objects.create(point=point, started_by=actor)
+            if sheet.started_at >= timezone.now() - dt.timedelta(hours=COUNT_SHEET_HOURS):
+                return sheet
+            Stocktake.objects.filter(pk=sheet.pk).update(status=Stocktake.Status.DISCARDED)
+        try:
+            with transaction.atomic():
+                sheet = Stocktake.objects.create(point=point, started_by=actor)
+        except IntegrityError:  # someone opened one at the same moment: count on theirs
+            return Stocktake.objects.get(point=point, status=Stocktake.Status.OPEN)
         StocktakeLine.objects.bulk_create(
             StocktakeLine(stocktake=sheet, lot=lot, expected=lot.on_hand)
             for lot in Lot.objects.filter(point=point, on_hand__gt=0).order_by("pk")
@@ -621,49 +714,63 @@ def stocktake_start(*, actor: User, point: StoragePoint) -> Stocktake:
     return sheet
 
 
+def stocktake_discard(*, actor: User, sheet: Stocktake) -> None:
+    _require(actor, sheet.point)
+    Stocktake.objects.filter(pk=sheet.pk, status=Stocktake.Status.OPEN).update(
+        status=Stocktake.Status.DISCARDED
+    )
+
+
 def stocktake_post(
     *, actor: User, sheet: Stocktake, counts: Mapping[int, tuple[object, str]]
 ) -> list[Movement]:
-    """Post the counted quantities; each variance becomes an adjustment with its reason.
-
-    The variance is counted against the balance when the sheet was opened, so an issue made while
-    people were counting is not mistaken for a loss."""
+    """Post the counted quantities; each difference from the lot's balance now becomes an adjustment
+    with its reason. The count is what is on the shelf when it is posted: anything issued while the
+    sheet was open is already in the balance, so it is neither lost nor counted twice."""
     _require(actor, sheet.point)
     lines = {line.pk: line for line in sheet.lines.select_related("lot__item", "lot__point")}
     errors: dict[str, list[str]] = {}
     for pk, line in lines.items():
         raw, reason = counts.get(pk, ("", ""))
-        text = str(raw).strip()
-        if text == "":
+        if str(raw).strip() == "":
             errors.setdefault(str(pk), []).append(_("Enter the counted quantity (0 if none)."))
             continue
         try:
-            counted = Decimal(0) if text in {"0", "0.0"} else quantity_of(line.lot.item, text)
+            line.counted = count_of(line.lot.item, raw)
         except ValidationError as exc:
             errors.setdefault(str(pk), []).extend(exc.messages)
-            continue
-        line.counted, line.reason = counted, reason.strip()[:200]
-        if counted != line.expected and not line.reason:
-            errors.setdefault(str(pk), []).append(_("Say why the count differs."))
+        line.reason = reason.strip()[:200]
     if errors:
         raise ValidationError(errors)
     ref = uuid.uuid4()
     movements: list[Movement] = []
     with transaction.atomic():
+        current = {
+            lot.pk: lot
+            for lot in Lot.objects.select_for_update()
+            .filter(pk__in=[x.lot_id for x in lines.values()])
+            .order_by("pk")
+        }
+        for pk, line in lines.items():
+            if line.counted != current[line.lot_id].on_hand and not line.reason:
+                errors.setdefault(str(pk), []).append(_("Say why the count differs."))
+        if errors:
+            raise ValidationError(errors)
         won = Stocktake.objects.filter(pk=sheet.pk, status=Stocktake.Status.OPEN).update(
             status=Stocktake.Status.POSTED, posted_at=timezone.now(), posted_by=actor
         )
         if not won:
-            raise ValidationError(_("This count sheet was already posted."))
+            raise ValidationError(_("This count sheet was already posted or set aside."))
         for line in lines.values():
             line.save(update_fields=["counted", "reason"])
-            variance = line.variance
-            if variance:
+            lot = current[line.lot_id]
+            assert line.counted is not None
+            if line.counted != lot.on_hand:
                 movements.append(
                     supplies_adjust(
                         actor=actor,
-                        lot=line.lot,
-                        delta=variance,
+                        lot=lot,
+                        delta=line.counted - lot.on_hand,
                         reason=_("Stocktake: %(reason)s") % {"reason": line.reason},
                         ref=ref,
                     )
@@ -686,6 +793,8 @@ def stocktake_post(
 def request_create(
     *, actor: User, response: Any, team: str, item: Item, quantity: object, note: str = ""
 ) -> SupplyRequest:
+    if not (actor.is_superuser or actor.role in REQUEST_ROLES):
+        raise PermissionDenied
     if team not in Team.values:
         raise ValidationError(_("Choose the team that needs the supplies."))
     if response.status != response.Status.ACTIVE:
@@ -728,24 +837,36 @@ def _tell_logistics(request: SupplyRequest, actor: User) -> None:
     )
 
 
-def _can_decide(actor: User, request: SupplyRequest) -> bool:
+def can_decide(actor: User, request: SupplyRequest) -> bool:
+    """Who approves, refuses and issues a request: those who may move stock for its community."""
     if actor.is_superuser:
         return True
-    if actor.role not in STOCK_ROLES:
+    if not actor.is_active or actor.role not in STOCK_ROLES:
         return False
     if actor.role == Role.STREET_ADMIN:
-        return request.response.community.street_id == actor.street_id
+        return request.community.street_id == actor.street_id
     return actor.community_id == request.community_id
 
 
+def can_confirm_receipt(actor: User, request: SupplyRequest) -> bool:
+    """The person who asked, or the community's commander, confirms the team got the supplies."""
+    if actor.is_superuser:
+        return True
+    if actor.pk == request.requested_by_id:
+        return True
+    return actor.role == Role.COMMUNITY_ADMIN and actor.community_id == request.community_id
+
+
 def request_decide(*, actor: User, request: SupplyRequest, approve: bool, note: str = "") -> SupplyRequest:
-    if not _can_decide(actor, request):
+    if not can_decide(actor, request):
         raise PermissionDenied
     if not approve and not note.strip():
         raise ValidationError(_("Say why the request is refused."))
     status = SupplyRequest.Status.APPROVED if approve else SupplyRequest.Status.REJECTED
+    # An approved request can still be refused (the stock went elsewhere); it cannot be approved twice.
+    waiting = [SupplyRequest.Status.REQUESTED] + ([] if approve else [SupplyRequest.Status.APPROVED])
     with transaction.atomic():
-        won = SupplyRequest.objects.filter(pk=request.pk, status=SupplyRequest.Status.REQUESTED).update(
+        won = SupplyRequest.objects.filter(pk=request.pk, status__in=waiting).update(
             status=status, decided_at=timezone.now(), decided_by=actor, decision_note=note.strip()[:300]
         )
         if not won:
@@ -764,6 +885,8 @@ def request_issue(
     *, actor: User, request: SupplyRequest, point: StoragePoint, override_reason: str = ""
 ) -> list[Movement]:
     """Issue an approved request to its team on the response, first-expiring lots first."""
+    if not can_decide(actor, request):
+        raise PermissionDenied
     if request.status not in (SupplyRequest.Status.REQUESTED, SupplyRequest.Status.APPROVED):
         raise ValidationError(_("This request is not waiting to be issued."))
     with transaction.atomic():
@@ -797,7 +920,7 @@ def request_issue(
 
 
 def request_receive(*, actor: User, request: SupplyRequest) -> SupplyRequest:
-    if actor.community_id != request.community_id and not _can_decide(actor, request):
+    if not can_confirm_receipt(actor, request):
         raise PermissionDenied
     with transaction.atomic():
         won = SupplyRequest.objects.filter(pk=request.pk, status=SupplyRequest.Status.ISSUED).update(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("supplies/export.xlsx", views.export_community, name="export"),
     path("supplies/points/", views.points, name="points"),
     path("supplies/points/<int:pk>/", views.point_detail, name="point"),
+    path("supplies/points/<int:pk>/edit/", views.point_edit, name="point_edit"),
     path("supplies/points/<int:pk>/stock.xlsx", views.export_stock, name="point_export"),
     path("supplies/points/<int:pk>/card/", views.stock_card, name="card"),
     path("supplies/points/<int:pk>/stocktake/", views.stocktake_open, name="stocktake_open"),

@@ -15,9 +15,11 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from linli.core.access import scope_q
 from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
 from linli.core.imports import ImportRefused, import_create
@@ -54,6 +56,7 @@ from linli.supplies.services import (
     request_decide,
     request_issue,
     request_receive,
+    stocktake_discard,
     stocktake_post,
     stocktake_start,
     supplies_adjust,
@@ -100,7 +103,7 @@ def board(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     community = _community(request, actor)
     rows = sel.board(community)
-    points = [p for p in sel.points_for(actor) if p.community_id in (None, community.pk)]
+    points = sel.points_serving(actor, community)
     return render(
         request,
         "supplies/board.html",
@@ -149,6 +152,27 @@ def points(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def point_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The keeper's phone changes, a point moves or closes: commanders and street staff edit it."""
+    actor = _actor(request)
+    point = sel.point_get(actor, pk)
+    if not _is_admin(actor) or not can_move_stock(actor, point):
+        raise PermissionDenied
+    street_level = actor.is_superuser or actor.scope_level == ScopeLevel.STREET
+    form = PointForm(
+        request.POST or None,
+        instance=point,
+        communities=sel.communities_with_points(actor),
+        street_level=street_level,
+    )
+    if request.method == "POST" and form.is_valid():
+        point_save(actor=actor, point=form.save(commit=False))
+        messages.success(request, _("Storage point saved."))
+        return redirect("supplies:point", point.pk)
+    return render(request, "supplies/point_edit.html", {"point": point, "form": form})
+
+
+@login_required
 def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     point = sel.point_get(actor, pk)
@@ -159,8 +183,9 @@ def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "point": point,
             "stock": sel.point_stock(point),
-            "movements": list(sel.movements_for(actor, point=point)[:30]),
+            "movements": _shown(actor, sel.movements_for(actor, point=point)[:30]),
             "can_move": can_move_stock(actor, point),
+            "can_edit": _is_admin(actor) and can_move_stock(actor, point),
             "open_sheet": sel.open_stocktake(point),
             "last_sheet": last_sheet,
             "count_due": last_sheet is None
@@ -178,11 +203,23 @@ def _responses(actor: User, point: StoragePoint) -> Any:
     return qs.select_related("community")
 
 
-def _household(point: StoragePoint, text: str) -> Household | None:
+def _shown(actor: User, movements: Any) -> list[Movement]:
+    rows = list(movements)
+    sel.hide_out_of_scope_households(actor, rows)
+    return rows
+
+
+def _household(actor: User, point: StoragePoint, text: str) -> Household | None:
+    """The one household the address means, among those the actor may see, served by the point."""
     address = parse_address(text)
     if not address.building or not address.room:
         return None
-    qs = Household.objects.filter(building__number=address.building, room=address.room)
+    qs = Household.objects.filter(
+        scope_q(actor),
+        building__number=address.building,
+        room=address.room,
+        community__street_id=point.street_id,
+    )
     if point.community_id:
         qs = qs.filter(community_id=point.community_id)
     if address.entrance:
@@ -236,7 +273,7 @@ def move(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             elif kind == "issue":
                 household = None
                 if d["recipient"] == Movement.Recipient.HOUSEHOLD:
-                    household = _household(point, d["household"])
+                    household = _household(actor, point, d["household"])
                     if household is None:
                         raise ValidationError(
                             _("No single household matches “%(text)s”.") % {"text": d["household"]}
@@ -341,15 +378,16 @@ def stocktake(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not can_move_stock(actor, sheet.point):
             raise PermissionDenied
+        if request.POST.get("discard"):
+            stocktake_discard(actor=actor, sheet=sheet)
+            messages.info(request, _("The count sheet was set aside; nothing was posted."))
+            return redirect("supplies:point", sheet.point_id)
         counts = {
             line.pk: (request.POST.get(f"count-{line.pk}", ""), request.POST.get(f"reason-{line.pk}", ""))
             for line in lines
         }
         try:
             posted = stocktake_post(actor=actor, sheet=sheet, counts=counts)
-        except InsufficientStock as exc:
-            # Stock left while people counted, so a lot now holds less than the count says is missing.
-            errors = {"": [str(exc), _("Stock moved while you counted: count that item again.")]}
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
         if errors:
@@ -396,12 +434,19 @@ def ledger(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(kind=kind)
     if request.GET.get("format") == "xlsx":
         audit_record(
-            actor=actor, action="export", target_label=_("Supplies ledger"), detail=request.GET.urlencode()
+            actor=actor,
+            action="export",
+            target=point,
+            target_label=_("Supplies ledger"),
+            detail=request.GET.urlencode(),
+            community_id=actor.community_id,
+            street_id=actor.street_id,
         )
-        response = HttpResponse(movements_xlsx(qs[:100_000].iterator()), content_type=XLSX_CONTENT_TYPE)
+        response = HttpResponse(movements_xlsx(_shown(actor, qs[:100_000])), content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = 'attachment; filename="supplies-ledger.xlsx"'
         return response
     page = Paginator(qs, LEDGER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _shown(actor, page.object_list)
     return render(
         request,
         "supplies/ledger.html",
@@ -434,7 +479,7 @@ def export_stock(request: HttpRequest, pk: int) -> HttpResponse:
 def export_community(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     community = _community(request, actor)
-    points = [p for p in sel.points_for(actor) if p.community_id in (None, community.pk)]
+    points = sel.points_serving(actor, community)
     audit_record(actor=actor, action="export", target=community, detail=_("supplies stock by lot"))
     response = HttpResponse(
         stock_xlsx((p, s) for p in points for s in sel.point_stock(p)), content_type=XLSX_CONTENT_TYPE
@@ -467,16 +512,8 @@ def stock_card(request: HttpRequest, pk: int) -> HttpResponse:
 def requests(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     show_all = request.GET.get("all") == "1"
-    rows = list(sel.requests_for(actor, open_only=not show_all)[:200])
-    return render(
-        request,
-        "supplies/requests.html",
-        {
-            "rows": rows,
-            "show_all": show_all,
-            "points": [p for p in sel.points_for(actor) if can_move_stock(actor, p)],
-        },
-    )
+    rows = sel.with_actions(actor, list(sel.requests_for(actor, open_only=not show_all)[:200]))
+    return render(request, "supplies/requests.html", {"rows": rows, "show_all": show_all})
 
 
 @login_required
@@ -504,20 +541,22 @@ def request_new(request: HttpRequest, response_pk: int) -> HttpResponse:
 def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     actor = _actor(request)
     supply_request = sel.request_get(actor, pk)
-    back = request.POST.get("next") or ""
     try:
         if action == "approve":
             request_decide(
                 actor=actor, request=supply_request, approve=True, note=request.POST.get("note", "")
             )
-            messages.success(request, _("Approved."))
+            messages.success(request, _("Approved: logistics can issue it."))
         elif action == "reject":
             request_decide(
                 actor=actor, request=supply_request, approve=False, note=request.POST.get("note", "")
             )
             messages.info(request, _("Refused; the team sees the reason."))
         elif action == "issue":
-            point = sel.point_get(actor, int(request.POST.get("point") or 0))
+            point_pk = request.POST.get("point", "")
+            if not point_pk.isdigit():
+                raise ValidationError(_("Choose the storage point to issue from."))
+            point = sel.point_get(actor, int(point_pk))
             request_issue(
                 actor=actor,
                 request=supply_request,
@@ -534,7 +573,10 @@ def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
-    if back.startswith("/") and not back.startswith("//"):
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(back)
     return redirect("supplies:requests")
 

@@ -75,3 +75,8 @@ def qty(value: object) -> str:
         return "—"
     text = f"{Decimal(str(value)):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@register.filter
+def abs_int(value: object) -> int:
+    return abs(int(str(value)))

@@ -85,3 +85,56 @@ def test_concurrent_issues_never_oversell_a_lot(stock: Stock) -> None:
     # Every refusal asked for more than was left when it ran, which is never less than the final stock.
     assert all(q > lot.on_hand for q in refused)
     assert ledger_mismatches() == []
+
+
+def _together(count: int, work) -> list[BaseException]:  # type: ignore[no-untyped-def]
+    """Run work(i) in `count` threads released at once; return what they raised."""
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as error:
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return errors
+
+
+def test_transfers_both_ways_at_once_do_not_deadlock(stock: Stock) -> None:
+    from linli.supplies.services import supplies_transfer
+
+    receive(stock, 100, batch="A")
+    receive(stock, 100, batch="B", point=stock.point2)
+
+    def move(i: int) -> None:
+        source, destination = (stock.point, stock.point2) if i % 2 else (stock.point2, stock.point)
+        supplies_transfer(
+            actor=stock.logistics, source=source, destination=destination, item=stock.suits, quantity=3
+        )
+
+    assert _together(20, move) == []
+    total = Lot.objects.filter(item=stock.suits).aggregate(total=Sum("on_hand"))["total"]
+    assert total == 200
+    assert ledger_mismatches() == []
+
+
+def test_deliveries_of_one_batch_at_once_make_one_lot_and_one_count_sheet(stock: Stock) -> None:
+    from linli.supplies.services import stocktake_start
+
+    assert _together(8, lambda i: receive(stock, 5, batch="SAME")) == []
+    assert Lot.objects.filter(point=stock.point, item=stock.suits, batch="SAME").count() == 1
+    assert Lot.objects.get(batch="SAME").on_hand == 40
+    assert _together(8, lambda i: stocktake_start(actor=stock.logistics, point=stock.point)) == []
+    assert stock.point.stocktakes.filter(status="open").count() == 1

@@ -200,3 +200,45 @@ def test_fractional_stock_is_exact_so_what_is_shown_can_be_issued(stock: Stock) 
         )
     assert Lot.objects.get(item=stock.fuel).on_hand == 0
     assert ledger_mismatches() == []
+
+
+def test_an_override_takes_fresh_stock_first_and_expired_only_for_the_rest(stock: Stock) -> None:
+    receive(stock, 5, days=10, batch="OLD")
+    receive(stock, 100, days=300, batch="NEW")
+    with time_machine.travel(timezone.now() + dt.timedelta(days=20)):
+        moves = supplies_issue(
+            actor=stock.logistics,
+            point=stock.point,
+            item=stock.suits,
+            quantity=5,
+            recipient=TEAM,
+            override_reason="急用",
+        )
+        assert [(m.lot.batch, m.expired_override) for m in moves] == [("NEW", False)]
+        moves = supplies_issue(
+            actor=stock.logistics,
+            point=stock.point,
+            item=stock.suits,
+            quantity=97,
+            recipient=TEAM,
+            override_reason="急用",
+        )
+    assert [(m.lot.batch, m.quantity, m.expired_override) for m in moves] == [
+        ("NEW", -95, False),
+        ("OLD", -2, True),
+    ]
+
+
+def test_counts_accept_zero_in_any_spelling_but_quantities_do_not(stock: Stock) -> None:
+    from linli.supplies.services import count_of, quantity_of, signed_quantity
+
+    for zero in ("0", "0.00", "00", "０"):
+        assert count_of(stock.suits, zero) == 0
+    for bad in ("sNaN", "-sNaN", "Infinity", "NaN", "-1"):
+        with pytest.raises(ValidationError):
+            count_of(stock.suits, bad)
+        with pytest.raises(ValidationError):
+            quantity_of(stock.suits, bad)
+    assert signed_quantity(stock.suits, "-3") == -3
+    with pytest.raises(ValidationError):
+        signed_quantity(stock.suits, "sNaN")
