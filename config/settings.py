@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "linli.plans",
     "linli.response",
     "linli.supplies",
+    "linli.volunteers",
     "linli.api",
 ]
 
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "linli.core.middleware.RequestContextMiddleware",
+    "linli.core.middleware.OutsideRolesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("linli.plans.urls")),
     path("", include("linli.response.urls")),
     path("", include("linli.supplies.urls")),
+    path("", include("linli.volunteers.urls")),
 ]

@@ -13,6 +13,7 @@ from linli.registry.api import router as registry_router
 from linli.response.api import router as response_router
 from linli.supplies.api import router as supplies_router
 from linli.tasks.api import router as tasks_router
+from linli.volunteers.api import router as volunteers_router
 
 api = NinjaAPI(
     title="Linli API",
@@ -38,3 +39,4 @@ api.add_router("/plans", plans_router)
 api.add_router("/responses", response_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/supplies", supplies_router)
+api.add_router("/volunteers", volunteers_router)

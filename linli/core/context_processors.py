@@ -11,12 +11,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if user.is_outside:
+        items = [("me", _("My page"), reverse("volunteers:me"))]
+        if user.role == "enterprise":
+            items.append(("enrol", _("Enrol employees"), reverse("volunteers:enrol")))
+        return _nav(request, items)
     items = [
         ("home", _("Home"), reverse("home")),
         ("tasks", _("My tasks"), reverse("tasks:mine")),
         ("responses", _("Responses"), reverse("response:list")),
         ("plans", _("Plans"), reverse("plans:list")),
         ("supplies", _("Supplies"), reverse("supplies:board")),
+        ("volunteers", _("Volunteers"), reverse("volunteers:pool")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]
@@ -26,6 +32,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     # The back office is not scoped by area, so only system administrators get it.
     if user.is_superuser:
         items.append(("admin", _("Back office"), reverse("admin:index")))
+    return _nav(request, items)
+
+
+def _nav(request: HttpRequest, items: list[tuple[str, str, str]]) -> dict[str, Any]:
+    user: Any = request.user
     path = request.path
     nav = []
     for key, label, url in items:

@@ -15,3 +15,37 @@ class RequestContextMiddleware:
         via = "api" if request.path.startswith("/api/") else "web"
         with origin(origin_from_request(request, via=via)):
             return self.get_response(request)
+
+
+# Where volunteers and enterprise contacts may go; everything else sends them to their own page.
+OUTSIDE_PATHS = (
+    "/v/",
+    "/imports/",
+    "/logout/",
+    "/login/",
+    "/i18n/",
+    "/static/",
+    "/notifications/",
+    "/healthz",
+)
+
+
+class OutsideRolesMiddleware:
+    """Staff pages are for staff. A volunteer or an enterprise contact who opens one (an old link, a
+    guessed URL) lands on their own page instead of an empty staff list."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "is_outside", False)
+            and not request.path.startswith(OUTSIDE_PATHS)
+        ):
+            from django.shortcuts import redirect
+
+            return redirect("volunteers:me")
+        return self.get_response(request)

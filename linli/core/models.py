@@ -12,6 +12,7 @@ from linli.core.roles import (
     ADMIN_ROLES,
     EDIT_RESIDENT_ROLES,
     IMPORT_ROLES,
+    OUTSIDE_ROLES,
     REVEAL_ROLES,
     ROLE_SCOPE,
     Role,
@@ -94,6 +95,11 @@ class User(AbstractUser):
         return self.is_superuser or self.role in IMPORT_ROLES
 
     @property
+    def is_outside(self) -> bool:
+        """A volunteer's or enterprise contact's account, not staff."""
+        return not self.is_superuser and self.role in OUTSIDE_ROLES
+
+    @property
     def is_admin_role(self) -> bool:
         return self.is_superuser or self.role in ADMIN_ROLES
 
@@ -109,6 +115,12 @@ class User(AbstractUser):
         self.sync_scope()
         expected = ROLE_SCOPE.get(Role(self.role)) if self.role else None
         if self.is_superuser:
+            return
+        if self.role in OUTSIDE_ROLES:
+            if self.street_id or self.community_id or self.grid_id:
+                raise ValidationError(
+                    {"street": _("Volunteer and enterprise accounts see no area of the registry.")}
+                )
             return
         if expected == ScopeLevel.GRID and not self.grid_id:
             raise ValidationError({"grid": _("This role works in a grid: choose the grid.")})

@@ -11,6 +11,9 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker")
     TEAM_MEMBER = "team_member", _("Team member")
     OBSERVER = "observer", _("Observer")
+    # People outside the staff: they sign in only to their own pages (see core.middleware.OutsideRolesMiddleware).
+    VOLUNTEER = "volunteer", _("Volunteer")
+    ENTERPRISE = "enterprise", _("Enterprise contact")
 
 
 class ScopeLevel(models.TextChoices):
@@ -28,6 +31,10 @@ ROLE_SCOPE = {
     Role.TEAM_MEMBER: ScopeLevel.COMMUNITY,
     Role.OBSERVER: None,  # an observer may watch a street or a community
 }
+
+# Accounts of people who are not staff. They have no street, community or grid, so every scoped
+# selector gives them nothing; their pages check the volunteer or enterprise record they belong to.
+OUTSIDE_ROLES = frozenset({Role.VOLUNTEER, Role.ENTERPRISE})
 
 # Staff who work with residents directly may see full ID numbers and phones, one reveal at a time.
 REVEAL_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN, Role.GRID_LEADER, Role.GRID_WORKER})

@@ -220,3 +220,25 @@ def read_table(content: bytes, filename: str, columns: list[Column]) -> Table:
 def iter_chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+_DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_COMPACT_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def fold_text(value: object) -> str:
+    """For comparing what people typed: full-width folded, spaces removed, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value or ""))).lower()
+
+
+def parse_day(value: object) -> date | None:
+    """A date cell as people write it: 2027-06-30, 2027/6/30, 2027.6.30, 2027年6月30日, 20270630.
+    Empty is None; anything else raises ValueError."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if not text:
+        return None
+    text = text.split(" ")[0]
+    match = _DAY.match(text) or _COMPACT_DAY.match(text)
+    if not match:
+        raise ValueError(text)
+    return date(int(match[1]), int(match[2]), int(match[3]))

@@ -31,7 +31,7 @@ from linli.core.imports import (
 )
 from linli.core.jobs import import_commit_job, import_preview_job
 from linli.core.models import ImportJob, User
-from linli.core.roles import ScopeLevel
+from linli.core.roles import Role, ScopeLevel
 from linli.core.selectors import audit_for_target
 from linli.registry.forms import SPECIAL_FILTER_CHOICES, BuildingForm, ImportForm, ResidentForm
 from linli.registry.io import RESIDENT_KIND
@@ -281,7 +281,14 @@ def _require_import(actor: User) -> None:
 
 
 def _import_get(actor: User, pk: int) -> ImportJob:
-    """Any kind of import in the actor's area; a street-wide import (no community) is the street's."""
+    """An import the actor may follow: any kind in their area, or (for an enterprise contact, whose
+    account has no area) the enrolments they uploaded themselves."""
+    if actor.role == Role.ENTERPRISE and not actor.is_superuser:
+        job = ImportJob.objects.filter(pk=pk, created_by=actor, kind__in=import_kinds()).first()
+        if job is None:
+            raise Http404
+        return job
+    _require_import(actor)
     area = Q(community__in=communities_for(actor))
     if actor.is_superuser:
         area = Q()
@@ -328,7 +335,6 @@ def imports(request: HttpRequest) -> HttpResponse:
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    _require_import(actor)
     job = _import_get(actor, pk)
     page = import_page(job.kind)
     context = {
@@ -350,7 +356,6 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_commit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    _require_import(actor)
     job = _import_get(actor, pk)
     if import_claim_commit(job=job):
         import_commit_job.enqueue(job.pk, actor.pk)
@@ -363,7 +368,6 @@ def import_commit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    _require_import(actor)
     job = _import_get(actor, pk)
     import_cancel(job=job)
     messages.info(request, _("The import was cancelled; nothing was written."))
@@ -373,7 +377,6 @@ def import_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
-    _require_import(actor)
     job = _import_get(actor, pk)
     response = HttpResponse(error_report(job), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.xlsx"'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal
@@ -24,7 +23,7 @@ from linli.core.imports import (
     register_importer,
 )
 from linli.core.models import ImportJob, User
-from linli.core.spreadsheet import Column, Table
+from linli.core.spreadsheet import Column, Table, fold_text, parse_day
 from linli.supplies.models import Item, Lot, Movement, StoragePoint
 from linli.supplies.selectors import ItemStock, match_item
 from linli.supplies.services import can_move_stock, count_of, fmt, opening_state, supplies_open_lot
@@ -58,23 +57,6 @@ _SOURCES = {
     "供货协议": Lot.Source.AGREEMENT,
     "agreement": Lot.Source.AGREEMENT,
 }
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-
-
-def _fold(value: object) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value or ""))).lower()
-
-
-def parse_day(value: object) -> dt.date | None:
-    text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    if not text:
-        return None
-    text = text.split(" ")[0]
-    match = _DATE.match(text) or _COMPACT_DATE.match(text)
-    if not match:
-        raise ValueError(text)
-    return dt.date(int(match[1]), int(match[2]), int(match[3]))
 
 
 def allowed_points(job: ImportJob) -> list[StoragePoint]:
@@ -116,7 +98,7 @@ class OpeningStockImporter:
 
     def check(self, job: ImportJob, table: Table) -> CheckResult:
         result = CheckResult()
-        points = {_fold(p.name): p for p in allowed_points(job)}
+        points = {fold_text(p.name): p for p in allowed_points(job)}
         catalogue = list(Item.objects.all())
         today = timezone.localdate()
         seen: dict[tuple[int, int, str, dt.date | None], int] = {}
@@ -126,7 +108,7 @@ class OpeningStockImporter:
             def fail(column: str, message: str, row: int = row, errors: list[RowError] = errors) -> None:
                 errors.append(RowError(row, _LABEL[column], message))
 
-            point = points.get(_fold(values.get("point")))
+            point = points.get(fold_text(values.get("point")))
             if point is None:
                 fail(
                     "point",
@@ -146,8 +128,8 @@ class OpeningStockImporter:
                     quantity = count_of(item, raw)
                 except ValidationError as exc:
                     fail("quantity", f"{raw}: {' '.join(exc.messages)}")
-                unit = _fold(values.get("unit"))
-                if unit and unit != _fold(item.unit):
+                unit = fold_text(values.get("unit"))
+                if unit and unit != fold_text(item.unit):
                     fail(
                         "unit",
                         _("the catalogue counts %(item)s in %(unit)s, not “%(given)s”")
@@ -173,7 +155,7 @@ class OpeningStockImporter:
                         _("already expired on %(day)s: record it as disposed, not as stock")
                         % {"day": expiry},
                     )
-            source_text = _fold(values.get("source"))
+            source_text = fold_text(values.get("source"))
             source = _SOURCES.get(source_text, Lot.Source.OPENING if not source_text else "")
             if not source:
                 fail(

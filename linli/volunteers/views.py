@@ -1,0 +1,677 @@
+"""Volunteer pages. Coordinators: the pool, a volunteer's record, needs with ranked candidates and
+call-outs, the batch dispatch, the honour roll, enterprises. Volunteers on a phone (/v/): their
+call-outs, check-in by the site's QR code, hours and points. Public: sign-up and company registration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from linli.core.audit import audit_record
+from linli.core.excel import XLSX_CONTENT_TYPE
+from linli.core.imports import ImportRefused, import_create
+from linli.core.jobs import import_preview_job
+from linli.core.models import ImportJob, User
+from linli.core.pdf import qr_svg
+from linli.core.roles import Role
+from linli.registry.models import Community
+from linli.registry.selectors import communities_for
+from linli.response.models import Response
+from linli.response.selectors import responses_for
+from linli.volunteers import dispatch
+from linli.volunteers import selectors as sel
+from linli.volunteers.catalogue import RELATED
+from linli.volunteers.forms import (
+    TIER_CHOICES,
+    CertificateForm,
+    EnrolForm,
+    EnterpriseForm,
+    EnterpriseTeamForm,
+    InjuryForm,
+    NeedForm,
+    SignUpForm,
+    TrainingForm,
+    VolunteerForm,
+)
+from linli.volunteers.io import ENROL_KIND, credit_record_xlsx
+from linli.volunteers.models import Enterprise, Need, Shift, Skill, Volunteer
+from linli.volunteers.services import (
+    SERVICE_AGREEMENT_VERSION,
+    call_out,
+    call_out_best,
+    can_coordinate,
+    can_see_enterprise,
+    certificate_add,
+    check_in,
+    check_out,
+    enterprise_register,
+    enterprise_set_status,
+    injury_record,
+    need_close,
+    need_create,
+    open_places,
+    rank_candidates,
+    shift_answer,
+    training_add,
+    volunteer_save,
+    volunteer_set_status,
+    volunteer_sign_up,
+)
+
+PAGE = 50
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _staff(actor: User) -> None:
+    if actor.is_outside:
+        raise PermissionDenied
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+# Coordinator pages -------------------------------------------------------------------------------
+
+
+@login_required
+def pool(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    skill = Skill.objects.filter(code=request.GET.get("skill", "")).first()
+    filters = {
+        "tier": request.GET.get("tier", ""),
+        "status": request.GET.get("status", ""),
+        "available": request.GET.get("available", ""),
+        "q": request.GET.get("q", ""),
+    }
+    qs = sel.pool(actor, skill=skill, **filters)
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    community_id = actor.community_id or (communities_for(actor).values_list("pk", flat=True).first())
+    return render(
+        request,
+        "volunteers/pool.html",
+        {
+            "page": page,
+            "filters": filters,
+            "skill": skill,
+            "skills": Skill.objects.all(),
+            "tiers": TIER_CHOICES,
+            "statuses": Volunteer.Status.choices,
+            "counts": sel.pool_counts(actor),
+            "expiring": sel.expiring_certificates(actor)[:20],
+            "gaps": sel.skill_gaps(community_id) if community_id else [],
+            "applications": list(sel.volunteers_for(actor).filter(status=Volunteer.Status.APPLIED)[:20]),
+            "can_coordinate": can_coordinate(actor, community_id),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    volunteer = sel.volunteer_get(actor, pk)
+    coordinator = can_coordinate(actor, volunteer.community_id)
+    forms: dict[str, Any] = {
+        "certificate": CertificateForm(prefix="cert"),
+        "training": TrainingForm(prefix="training"),
+        "injury": InjuryForm(prefix="injury"),
+    }
+    if request.method == "POST":
+        if not coordinator:
+            raise PermissionDenied
+        action = request.POST.get("action", "")
+        try:
+            if action in ("active", "inactive", "suspended"):
+                volunteer_set_status(
+                    actor=actor, volunteer=volunteer, status=action, note=request.POST.get("note", "")
+                )
+                messages.success(request, _("Status changed."))
+                return redirect("volunteers:detail", pk)
+            if action == "certificate":
+                form = CertificateForm(request.POST, request.FILES, prefix="cert")
+                forms["certificate"] = form
+                if form.is_valid():
+                    certificate_add(actor=actor, volunteer=volunteer, certificate=form.save(commit=False))
+                    messages.success(request, _("Certificate added."))
+                    return redirect("volunteers:detail", pk)
+            elif action == "training":
+                form = TrainingForm(request.POST, prefix="training")  # type: ignore[assignment]
+                forms["training"] = form
+                if form.is_valid():
+                    training_add(actor=actor, volunteer=volunteer, training=form.save(commit=False))
+                    messages.success(request, _("Training recorded."))
+                    return redirect("volunteers:detail", pk)
+            elif action == "injury":
+                form = InjuryForm(request.POST, prefix="injury")  # type: ignore[assignment]
+                forms["injury"] = form
+                if form.is_valid():
+                    injury_record(actor=actor, volunteer=volunteer, injury=form.save(commit=False))
+                    messages.success(request, _("Injury recorded for the insurance claim."))
+                    return redirect("volunteers:detail", pk)
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+    today = timezone.localdate()
+    certificates = list(volunteer.certificates.select_related("skill"))
+    certified = {c.skill_id for c in certificates if c.is_valid(today)}
+    year = today.year
+    points, hours = sel.year_points([volunteer.pk], year).get(volunteer.pk, (0, 0))
+    return render(
+        request,
+        "volunteers/detail.html",
+        {
+            "v": volunteer,
+            "skills": [(s, not s.needs_certificate or s.pk in certified) for s in volunteer.skills.all()],
+            "certificates": certificates,
+            "trainings": volunteer.trainings.all()[:20],
+            "injuries": volunteer.injuries.all()[:20],
+            "shifts": volunteer.shifts.select_related("need").order_by("-starts_at")[:20],
+            "points": points,
+            "hours": hours,
+            "year": year,
+            "coordinator": coordinator,
+            "forms": forms,
+            "today": today,
+            "availability": volunteer.availability_grid(),
+        },
+    )
+
+
+@login_required
+def volunteer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    volunteer = sel.volunteer_get(actor, pk) if pk else Volunteer()
+    communities = communities_for(actor)
+    form = VolunteerForm(request.POST or None, instance=volunteer, communities=communities)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = volunteer_save(
+                actor=actor, volunteer=form.save(commit=False), skills=form.cleaned_data["skills"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, _errors(exc))
+        else:
+            messages.success(request, _("Volunteer saved."))
+            return redirect("volunteers:detail", saved.pk)
+    if pk is None and not any(can_coordinate(actor, c.pk) for c in communities):
+        raise PermissionDenied
+    return render(request, "volunteers/edit.html", {"form": form, "v": volunteer})
+
+
+def _community_for_needs(request: HttpRequest, actor: User) -> Community:
+    communities = communities_for(actor)
+    code = request.GET.get("community") or request.POST.get("community_code")
+    community = communities.filter(code=code).first() if code else None
+    community = community or communities.filter(pk=actor.community_id or 0).first() or communities.first()
+    if community is None:
+        raise Http404
+    return community
+
+
+@login_required
+def needs(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    community = _community_for_needs(request, actor)
+    responses = responses_for(actor).filter(community=community, status=Response.Status.ACTIVE)
+    form = NeedForm(request.POST or None, community=community, responses=responses)
+    if request.method == "POST":
+        if not can_coordinate(actor, community.pk):
+            raise PermissionDenied
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                need = need_create(actor=actor, community=community, **d)
+            except ValidationError as exc:
+                form.add_error(None, _errors(exc))
+            else:
+                return redirect("volunteers:need", need.pk)
+    now = timezone.localtime()
+    if not form.is_bound:
+        start = (now + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        form.initial.update({"starts_at": start, "ends_at": start + dt.timedelta(hours=4)})
+    return render(
+        request,
+        "volunteers/needs.html",
+        {
+            "needs": list(sel.needs_for(actor).filter(community=community)[:100]),
+            "form": form,
+            "community": community,
+            "communities": communities_for(actor),
+            "can_coordinate": can_coordinate(actor, community.pk),
+        },
+    )
+
+
+@login_required
+def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    need = sel.need_get(actor, pk)
+    coordinator = can_coordinate(actor, need.community_id)
+    if request.method == "POST":
+        if not coordinator:
+            raise PermissionDenied
+        action = request.POST.get("action", "")
+        try:
+            if action == "best":
+                made = call_out_best(actor=actor, need=need)
+                messages.success(request, _("Called out %(n)d people.") % {"n": len(made)})
+            elif action == "chosen":
+                people = Volunteer.objects.filter(
+                    pk__in=request.POST.getlist("volunteer"), street_id=need.street_id
+                )
+                made = call_out(actor=actor, need=need, volunteers=list(people))
+                messages.success(request, _("Called out %(n)d people.") % {"n": len(made)})
+            elif action in ("close", "cancel"):
+                need_close(actor=actor, need=need, cancel=action == "cancel")
+                messages.info(request, _("The need is closed."))
+            else:
+                raise Http404
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        return redirect("volunteers:need", pk)
+    places = open_places(need)
+    candidates = rank_candidates(need, limit=max(10, places * 3)) if need.status == Need.Status.OPEN else []
+    shifts = list(need.shifts.select_related("volunteer").order_by("status", "offered_at"))
+    checkin_url = request.build_absolute_uri(reverse("volunteers:checkin", args=[need.checkin_token]))
+    return render(
+        request,
+        "volunteers/need.html",
+        {
+            "need": need,
+            "candidates": candidates,
+            "alternatives": _alternatives(need)
+            if not candidates and need.status == Need.Status.OPEN
+            else None,
+            "shifts": shifts,
+            "places": places,
+            "coordinator": coordinator,
+            "qr": qr_svg(checkin_url, box_size=6),
+            "checkin_url": checkin_url,
+        },
+    )
+
+
+def _alternatives(need: Need) -> dict[str, Any]:
+    """Nobody eligible: say why, and who comes nearest (related skills, lapsed certificates, busy or
+    not usually free then)."""
+    skills = list(need.skills.all())
+    spec = dispatch.NeedSpec.of(need)
+    pool = dispatch.load_pool(street_ids=[need.street_id], skill_ids=[s.pk for s in skills])
+    reasons = dispatch.shortfall_reasons(spec, pool)
+    related_codes = {code for s in skills for code in RELATED.get(s.code, [])}
+    related = []
+    for skill in Skill.objects.filter(code__in=related_codes):
+        alt = dispatch.NeedSpec(
+            spec.key,
+            spec.community_id,
+            spec.grid_id,
+            spec.building_id,
+            (skill.pk,),
+            spec.count,
+            spec.starts_at,
+            spec.ends_at,
+        )
+        alt_pool = dispatch.load_pool(street_ids=[need.street_id], skill_ids=[skill.pk])
+        ids, _costs = dispatch.candidates(alt_pool, alt, limit=5)
+        people = Volunteer.objects.in_bulk([int(alt_pool.ids[i]) for i in ids])
+        related.append((skill, [people[int(alt_pool.ids[i])] for i in ids]))
+    return {"reasons": reasons, "related": related, "skills": skills}
+
+
+@login_required
+def dispatch_all(request: HttpRequest) -> HttpResponse:
+    """Many needs at once: one least-cost assignment instead of first come, first served."""
+    actor = _actor(request)
+    _staff(actor)
+    community = _community_for_needs(request, actor)
+    if not can_coordinate(actor, community.pk):
+        raise PermissionDenied
+    open_needs = [
+        n
+        for n in sel.needs_for(actor).filter(community=community, starts_at__gt=timezone.now())
+        if open_places(n)
+    ]
+    specs = []
+    for need in open_needs:
+        spec = dispatch.NeedSpec.of(need, exclude=need.shifts.values_list("volunteer_id", flat=True))
+        spec.count = open_places(need)
+        specs.append(spec)
+    pool = dispatch.load_pool(
+        street_ids=[community.street_id], skill_ids={s for n in specs for s in n.skill_ids}
+    )
+    solution = dispatch.solve(pool, specs) if specs else None
+    baseline = dispatch.greedy(pool, specs) if specs else None
+    if request.method == "POST" and solution is not None:
+        made = 0
+        for need in open_needs:
+            people = Volunteer.objects.filter(pk__in=[v for v, _c in solution.assigned.get(need.pk, [])])
+            made += len(call_out(actor=actor, need=need, volunteers=list(people)))
+        messages.success(
+            request, _("Called out %(n)d people for %(m)d needs.") % {"n": made, "m": len(open_needs)}
+        )
+        return redirect(f"{reverse('volunteers:needs')}?community={community.code}")
+    names = Volunteer.objects.in_bulk(
+        [v for people in (solution.assigned.values() if solution else []) for v, _c in people]
+    )
+    rows = (
+        [
+            (need, [names[v] for v, _c in solution.assigned.get(need.pk, [])], solution.unmet.get(need.pk, 0))
+            for need in open_needs
+        ]
+        if solution
+        else []
+    )
+    return render(
+        request,
+        "volunteers/dispatch.html",
+        {"rows": rows, "solution": solution, "baseline": baseline, "community": community},
+    )
+
+
+@login_required
+def honour_roll(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    year = int(request.GET.get("year") or timezone.localdate().year)
+    return render(request, "volunteers/honour.html", {"rows": sel.honour_roll(actor, year), "year": year})
+
+
+@login_required
+def enterprises(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    if request.method == "POST":
+        enterprise = sel.enterprise_get(actor, int(request.POST.get("enterprise") or 0))
+        status = request.POST.get("status", "")
+        if status not in Enterprise.Status.values:
+            raise Http404
+        enterprise_set_status(actor=actor, enterprise=enterprise, status=status)
+        messages.success(request, _("Saved."))
+        return redirect("volunteers:enterprises")
+    rows = sel.enterprises_for(actor).prefetch_related("teams")
+    return render(
+        request,
+        "volunteers/enterprises.html",
+        {"rows": rows, "can_approve": actor.role == Role.STREET_ADMIN or actor.is_superuser},
+    )
+
+
+def _enterprise_page(request: HttpRequest, enterprise: Enterprise) -> HttpResponse:
+    actor = _actor(request)
+    year = int(request.GET.get("year") or timezone.localdate().year)
+    if request.GET.get("format") == "xlsx":
+        audit_record(
+            actor=actor, action="export", target=enterprise, street_id=enterprise.street_id, detail=str(year)
+        )
+        response = HttpResponse(
+            credit_record_xlsx(enterprise, sel.enterprise_people(enterprise, year), year),
+            content_type=XLSX_CONTENT_TYPE,
+        )
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(enterprise.name)}-{year}.xlsx"
+        return response
+    team_form = EnterpriseTeamForm(request.POST or None)
+    if request.method == "POST" and team_form.is_valid():
+        team = team_form.save(commit=False)
+        team.enterprise = enterprise
+        team.save()
+        audit_record(
+            actor=actor, action="create", target=enterprise, street_id=enterprise.street_id, detail=team.name
+        )
+        messages.success(request, _("Team registered."))
+        return redirect(request.path)
+    people = sel.enterprise_people(enterprise, year)
+    return render(
+        request,
+        "volunteers/enterprise.html",
+        {
+            "enterprise": enterprise,
+            "people": people,
+            "year": year,
+            "team_form": team_form,
+            "teams": enterprise.teams.all(),
+            "total_points": sum(p for _v, p, _h in people),
+            "total_hours": sum(h for _v, _p, h in people),
+        },
+    )
+
+
+@login_required
+def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    enterprise = sel.enterprise_get(actor, pk)
+    if not can_see_enterprise(actor, enterprise):
+        raise Http404
+    return _enterprise_page(request, enterprise)
+
+
+@login_required
+def enrol(request: HttpRequest) -> HttpResponse:
+    """Bulk enrolment from the enterprise's spreadsheet, by its contact or by a coordinator."""
+    actor = _actor(request)
+    enterprise_qs = sel.enterprises_for(actor).filter(status=Enterprise.Status.APPROVED)
+    if actor.role == Role.ENTERPRISE:
+        street_ids = enterprise_qs.values_list("street_id", flat=True)
+        communities = Community.objects.filter(street_id__in=street_ids)
+    else:
+        communities = communities_for(actor)
+        if not any(can_coordinate(actor, c.pk) for c in communities):
+            raise PermissionDenied
+    form = EnrolForm(
+        request.POST or None, request.FILES or None, enterprises=enterprise_qs, communities=communities
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = import_create(
+                actor=actor,
+                kind=ENROL_KIND,
+                community_id=form.cleaned_data["community"].pk,
+                filename=upload.name,
+                content=upload.read(),
+                options={"enterprise_id": form.cleaned_data["enterprise"].pk},
+            )
+        except ImportRefused as exc:
+            form.add_error("file", str(exc))
+        else:
+            import_preview_job.enqueue(job.pk)
+            return redirect("registry:import", job.pk)
+    jobs = ImportJob.objects.filter(kind=ENROL_KIND).defer("content", "errors", "preview")
+    jobs = (
+        jobs.filter(created_by=actor)
+        if actor.role == Role.ENTERPRISE
+        else jobs.filter(community__in=communities)
+    )
+    return render(
+        request,
+        "volunteers/enrol.html",
+        {
+            "form": form,
+            "jobs": jobs.select_related("created_by", "community")[:30],
+            "pending": not enterprise_qs.exists(),
+        },
+    )
+
+
+# The volunteer's own pages (/v/) -----------------------------------------------------------------
+
+
+@login_required
+def me(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    if actor.role == Role.ENTERPRISE:
+        enterprise = sel.enterprises_for(actor).first()
+        if enterprise is None:
+            raise Http404
+        return _enterprise_page(request, enterprise)
+    volunteer = Volunteer.objects.filter(user=actor).select_related("community").first()
+    if volunteer is None:
+        if not actor.is_outside:
+            return redirect("volunteers:pool")
+        raise Http404
+    if request.method == "POST":
+        shift = (
+            Shift.objects.filter(pk=request.POST.get("shift") or 0, volunteer=volunteer)
+            .select_related("need", "volunteer")
+            .first()
+        )
+        if shift is None:
+            raise Http404
+        try:
+            shift_answer(actor=actor, shift=shift, accept=request.POST.get("answer") == "accept")
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        else:
+            messages.success(
+                request,
+                _("Thank you: see you there.")
+                if request.POST.get("answer") == "accept"
+                else _("Declined; someone else is asked."),
+            )
+        return redirect("volunteers:me")
+    year = timezone.localdate().year
+    points, hours = sel.year_points([volunteer.pk], year).get(volunteer.pk, (0, 0))
+    return render(
+        request,
+        "volunteers/me.html",
+        {
+            "v": volunteer,
+            "shifts": sel.my_shifts(volunteer),
+            "points": points,
+            "hours": hours,
+            "year": year,
+            "recent_points": volunteer.points.all()[:10],
+        },
+    )
+
+
+@login_required
+def checkin(request: HttpRequest, token: str) -> HttpResponse:
+    """The page behind a site's QR code: check in on arrival, check out on leaving."""
+    actor = _actor(request)
+    need = Need.objects.filter(checkin_token=token).select_related("building", "community").first()
+    if need is None:
+        raise Http404
+    shift = Shift.objects.filter(need=need, volunteer__user=actor).first()
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "out":
+                shift = check_out(actor=actor, need=need)
+                messages.success(
+                    request, _("Checked out: %(h)s hours recorded. Thank you!") % {"h": shift.hours}
+                )
+            else:
+                shift = check_in(actor=actor, need=need)
+                messages.success(
+                    request,
+                    _("Checked in at %(t)s.") % {"t": f"{timezone.localtime(shift.checked_in_at):%H:%M}"},
+                )
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        return redirect("volunteers:checkin", token)
+    return render(request, "volunteers/checkin.html", {"need": need, "shift": shift})
+
+
+def sign_up(request: HttpRequest, code: str = "") -> HttpResponse:
+    """The public sign-up page (from a poster's QR code or the community's link)."""
+    if not code:
+        return render(
+            request,
+            "volunteers/signup_pick.html",
+            {"communities": Community.objects.select_related("street")},
+        )
+    community = Community.objects.filter(code=code).first()
+    if community is None:
+        raise Http404
+    form = SignUpForm(request.POST or None, community=community)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            volunteer = volunteer_sign_up(
+                community=community,
+                name=d["name"],
+                phone=d["phone"],
+                password=d["password"],
+                id_number=d["id_number"],
+                building=d["building"],
+                skills=d["skills"],
+                availability=d["availability"],
+                on_call=d["on_call"],
+                consent=d["consent"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, _errors(exc))
+        else:
+            assert volunteer.user is not None
+            login(request, volunteer.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, _("Thank you for signing up. The community will confirm your application.")
+            )
+            return redirect("volunteers:me")
+    return render(
+        request,
+        "volunteers/signup.html",
+        {"form": form, "community": community, "version": SERVICE_AGREEMENT_VERSION},
+    )
+
+
+def enterprise_sign_up(request: HttpRequest) -> HttpResponse:
+    form = EnterpriseForm(request.POST or None)
+    streets = {c.street_id: c.street for c in Community.objects.select_related("street")}
+    street_id = int(request.POST.get("street") or request.GET.get("street") or next(iter(streets), 0) or 0)
+    if request.method == "POST" and form.is_valid():
+        if street_id not in streets:
+            form.add_error(None, _("Choose the street office."))
+        else:
+            try:
+                enterprise = enterprise_register(street_id=street_id, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, _errors(exc))
+            else:
+                user = enterprise.accounts.first()
+                assert user is not None
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("Registered. The street office will approve your enterprise."))
+                return redirect("volunteers:me")
+    return render(
+        request,
+        "volunteers/enterprise_signup.html",
+        {"form": form, "streets": streets.values(), "street_id": street_id},
+    )
+
+
+@require_POST
+@login_required
+def injury_report(request: HttpRequest) -> HttpResponse:
+    """A volunteer reports their own injury on duty from the phone."""
+    actor = _actor(request)
+    volunteer = Volunteer.objects.filter(user=actor).first()
+    if volunteer is None:
+        raise Http404
+    form = InjuryForm(request.POST, prefix="injury")
+    if form.is_valid():
+        injury_record(actor=actor, volunteer=volunteer, injury=form.save(commit=False))
+        messages.success(request, _("Reported. Your community will contact you about the insurance claim."))
+    else:
+        messages.error(request, _("Say when it happened and what happened."))
+    return redirect("volunteers:me")
