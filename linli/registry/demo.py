@@ -397,6 +397,8 @@ DEMO_LOGINS = [
     ("worker2", Role.GRID_WORKER, "南里社区 第2网格 (nanli-g2)"),
     ("team", Role.TEAM_MEMBER, "南里社区 (nanli)"),
     ("observer", Role.OBSERVER, "南里社区 (nanli)"),
+    ("volunteer", Role.VOLUNTEER, "南里社区 volunteer: /v/ (call-outs, check-in, hours)"),
+    ("enterprise", Role.ENTERPRISE, "京南物业 enterprise contact: enrolment, hours and points"),
     ("admin", "superuser", "back office /admin/"),
 ]
 

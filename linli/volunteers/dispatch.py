@@ -10,9 +10,9 @@ days: those who served least go first).
 One need is ranked directly. Many needs at once are one min-cost flow (OR-Tools): source → need
 (capacity = people needed) → volunteer (capacity 1, cost as above) → sink, with an "unmet" arc per
 need at a prohibitive cost, so the solver fills as much as possible at the least total cost and
-never gives one volunteer two needs of the batch. The graph keeps, for each need, only its cheapest
-candidates; the pruning is checked afterwards (see `_pruning_is_safe`) and widened until the
-answer is provably the optimum of the full graph.
+never gives one volunteer two needs of the batch. The graph keeps, for each need, only as many of
+its cheapest candidates as can matter (see `_safe_list_lengths`), so the answer is the optimum of
+the full graph at a size that grows with the needs, not with the 68,945 volunteers.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Pool:
     """Volunteers that may serve, as parallel arrays (index i is one volunteer)."""
 
     ids: np.ndarray
+    street: np.ndarray
     community: np.ndarray
     grid: np.ndarray
     building: np.ndarray
@@ -68,7 +69,9 @@ def load_pool(
     wanted = list(skill_ids) if skill_ids is not None else None
     if wanted:
         qs = qs.filter(skills__in=wanted).distinct()
-    rows = list(qs.values_list("pk", "community_id", "grid_id", "building_id", "availability", "on_call"))
+    rows = list(
+        qs.values_list("pk", "community_id", "grid_id", "building_id", "availability", "on_call", "street_id")
+    )
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     index = {int(pk): i for i, pk in enumerate(ids)}
     n = len(rows)
@@ -127,6 +130,7 @@ def load_pool(
     )
     return Pool(
         ids=ids,
+        street=column(6),
         community=column(1),
         grid=column(2),
         building=column(3),
@@ -154,6 +158,7 @@ class NeedSpec:
     starts_at: dt.datetime
     ends_at: dt.datetime
     exclude: frozenset[int] = frozenset()  # volunteer ids already asked for this need
+    street_id: int | None = None  # volunteers serve needs of their own street
 
     @classmethod
     def of(cls, need: Need, exclude: Iterable[int] = ()) -> NeedSpec:
@@ -168,12 +173,13 @@ class NeedSpec:
             starts_at=need.starts_at,
             ends_at=need.ends_at,
             exclude=frozenset(exclude),
+            street_id=need.street_id,
         )
 
 
 def eligible(pool: Pool, need: NeedSpec) -> np.ndarray:
     """A bool array: who may serve this need."""
-    ok = np.ones(len(pool), dtype=bool)
+    ok = np.ones(len(pool), dtype=bool) if need.street_id is None else pool.street == need.street_id
     first, last = timezone.localdate(need.starts_at), timezone.localdate(need.ends_at)
     for skill_id in need.skill_ids:
         held = pool.skills.get(skill_id)
@@ -227,100 +233,75 @@ class Solution:
     unmet: dict[int, int]  # need key → places left empty
     cost: int  # total cost of the assigned places
     edges: int = 0
-    rounds: int = 0
 
     @property
     def filled(self) -> int:
         return sum(len(v) for v in self.assigned.values())
 
 
-def solve(pool: Pool, needs: Sequence[NeedSpec], *, reserve: int = 40) -> Solution:
+def solve(pool: Pool, needs: Sequence[NeedSpec]) -> Solution:
     """The least-cost assignment of volunteers to needs, filling as many places as possible."""
     from ortools.graph.python import min_cost_flow
 
     lists = [candidates(pool, need) for need in needs]
-    keep = [min(len(c[0]), need.count + reserve) for need, c in zip(needs, lists, strict=True)]
-    rounds = 0
-    while True:
-        rounds += 1
-        n_needs, n_people = len(needs), len(pool)
-        source, sink = n_needs + n_people, n_needs + n_people + 1
-        flow = min_cost_flow.SimpleMinCostFlow()
-        counts = np.array([need.count for need in needs], dtype=np.int64)
-        starts = np.concatenate(
-            [np.full(k, j, dtype=np.int64) for j, k in enumerate(keep)] or [np.zeros(0, np.int64)]
-        )
-        ends = np.concatenate(
-            [lists[j][0][:k] + n_needs for j, k in enumerate(keep)] or [np.zeros(0, np.int64)]
-        )
-        arc_costs = np.concatenate([lists[j][1][:k] for j, k in enumerate(keep)] or [np.zeros(0, np.int64)])
-        used = np.unique(ends)
-        flow.add_arcs_with_capacity_and_unit_cost(
-            np.full(n_needs, source), np.arange(n_needs), counts, np.zeros(n_needs, dtype=np.int64)
-        )
-        first_pair = n_needs
-        flow.add_arcs_with_capacity_and_unit_cost(
-            starts, ends, np.ones(len(starts), dtype=np.int64), arc_costs
-        )
-        flow.add_arcs_with_capacity_and_unit_cost(
-            used,
-            np.full(len(used), sink),
-            np.ones(len(used), dtype=np.int64),
-            np.zeros(len(used), dtype=np.int64),
-        )
-        flow.add_arcs_with_capacity_and_unit_cost(
-            np.arange(n_needs), np.full(n_needs, sink), counts, np.full(n_needs, UNMET_COST, dtype=np.int64)
-        )
-        total = int(counts.sum())
-        flow.set_nodes_supplies(np.array([source, sink]), np.array([total, -total]))
-        status = flow.solve()
-        if status != flow.OPTIMAL:
-            raise RuntimeError(f"min cost flow failed: {status}")
-        flows = flow.flows(np.arange(first_pair, first_pair + len(starts)))
-        taken = np.flatnonzero(flows)
-        assigned: dict[int, list[tuple[int, int]]] = {need.key: [] for need in needs}
-        chosen = np.zeros(n_people, dtype=bool)
-        for arc in taken:
-            need = needs[int(starts[arc])]
-            person = int(ends[arc]) - n_needs
-            chosen[person] = True
-            assigned[need.key].append((int(pool.ids[person]), int(arc_costs[arc])))
-        widen = _pruning_is_safe(needs, lists, keep, reserve_needed=int(chosen.sum()))
-        if not widen:
-            for people in assigned.values():
-                people.sort(key=lambda p: (p[1], p[0]))
-            unmet = {need.key: need.count - len(assigned[need.key]) for need in needs}
-            cost = sum(c for people in assigned.values() for _v, c in people)
-            return Solution(
-                assigned, {k: v for k, v in unmet.items() if v}, cost, edges=len(starts), rounds=rounds
-            )
-        for j in widen:
-            keep[j] = min(len(lists[j][0]), max(keep[j] * 2, needs[j].count + reserve * 4))
+    keep = [min(len(c[0]), bound) for c, bound in zip(lists, _safe_list_lengths(needs), strict=True)]
+    n_needs = len(needs)
+    sink = n_needs + len(pool) + 1
+    source = sink - 1
+    counts = np.array([need.count for need in needs], dtype=np.int64)
+    empty = np.zeros(0, np.int64)
+    starts = np.concatenate([np.full(k, j, dtype=np.int64) for j, k in enumerate(keep)] or [empty])
+    ends = np.concatenate([lists[j][0][:k] + n_needs for j, k in enumerate(keep)] or [empty])
+    arc_costs = np.concatenate([lists[j][1][:k] for j, k in enumerate(keep)] or [empty])
+    people = np.unique(ends)
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.full(n_needs, source), np.arange(n_needs), counts, np.zeros(n_needs, dtype=np.int64)
+    )
+    first = flow.num_arcs()
+    flow.add_arcs_with_capacity_and_unit_cost(starts, ends, np.ones(len(starts), dtype=np.int64), arc_costs)
+    flow.add_arcs_with_capacity_and_unit_cost(
+        people,
+        np.full(len(people), sink),
+        np.ones(len(people), dtype=np.int64),
+        np.zeros(len(people), dtype=np.int64),
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.arange(n_needs), np.full(n_needs, sink), counts, np.full(n_needs, UNMET_COST, dtype=np.int64)
+    )
+    total = int(counts.sum())
+    flow.set_nodes_supplies(np.array([source, sink]), np.array([total, -total]))
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min cost flow failed: {status}")
+    taken = np.flatnonzero(flow.flows(np.arange(first, first + len(starts))))
+    assigned: dict[int, list[tuple[int, int]]] = {need.key: [] for need in needs}
+    for arc in taken:
+        person = int(ends[arc]) - n_needs
+        assigned[needs[int(starts[arc])].key].append((int(pool.ids[person]), int(arc_costs[arc])))
+    for chosen in assigned.values():
+        chosen.sort(key=lambda p: (p[1], p[0]))
+    unmet = {need.key: need.count - len(assigned[need.key]) for need in needs}
+    cost = sum(c for chosen in assigned.values() for _v, c in chosen)
+    return Solution(assigned, {k: v for k, v in unmet.items() if v}, cost, edges=len(starts))
 
 
-def _pruning_is_safe(
-    needs: Sequence[NeedSpec],
-    lists: list[tuple[np.ndarray, np.ndarray]],
-    keep: list[int],
-    reserve_needed: int,
-) -> list[int]:
-    """Which needs must keep more candidates before the answer is the optimum of the full graph.
+def _safe_list_lengths(needs: Sequence[NeedSpec]) -> list[int]:
+    """How many of its cheapest candidates each need must keep so that the optimum of the pruned
+    graph is the optimum of the full one.
 
-    Exchange argument: suppose an optimum sends need j someone outside j's kept list L_j. Need j
-    takes at most count_j − 1 others from L_j, and other needs take at most (places filled in all)
-    − 1 of L_j's people... more precisely at most the places of the other needs. If L_j is longer
-    than count_j plus every other place, someone in L_j is free in that optimum and costs no more,
-    so swapping them in keeps it optimal: an optimum exists inside the kept graph. A list that holds
-    every eligible volunteer is trivially safe."""
-    places = sum(need.count for need in needs)
-    widen = []
-    for j, need in enumerate(needs):
-        if keep[j] >= len(lists[j][0]):
-            continue
-        others = min(places - need.count, reserve_needed)
-        if keep[j] < need.count + others:
-            widen.append(j)
-    return widen
+    Exchange argument: suppose every optimum sends need j someone v outside its kept list L_j. In such
+    an optimum j takes at most count_j − 1 people of L_j, and the other needs of the street (only they
+    can take the same volunteers) at most their places. So if |L_j| ≥ count_j + those places, someone
+    in L_j is free; they cost j no more than v, and swapping them in keeps the assignment optimal with
+    one fewer person outside the lists. Repeating gives an optimum inside the kept graph. The bound is
+    the street's places, so the graph grows with the needs, not with the volunteers."""
+    places: dict[int | None, int] = defaultdict(int)
+    for need in needs:
+        places[need.street_id] += need.count
+    everywhere = places.get(None, 0)  # a need without a street competes with every need
+    total = sum(places.values())
+    return [total if need.street_id is None else places[need.street_id] + everywhere for need in needs]
 
 
 def greedy(pool: Pool, needs: Sequence[NeedSpec]) -> Solution:

@@ -41,7 +41,7 @@ COLUMNS = [
     Column("cert_skill", gettext_lazy("certificate for"), ("证书类别", "证书类型", "certificate for")),
     Column("cert_number", gettext_lazy("certificate number"), ("证书编号", "证书号", "certificate number")),
     Column("cert_issuer", gettext_lazy("issued by"), ("发证机构", "发证单位", "issuer")),
-    Column("cert_issued", gettext_lazy("issued"), ("发证日期", "取证日期", "issued")),
+    Column("cert_issued", gettext_lazy("date issued"), ("发证日期", "取证日期", "issued")),
     Column("cert_expires", gettext_lazy("expires"), ("有效期至", "证书有效期", "有效期", "expires")),
 ]
 _LABEL = {c.field: str(c.label) for c in COLUMNS}

@@ -118,7 +118,7 @@ class EnterpriseTeam(models.Model):
 class Volunteer(models.Model):
     class Status(models.TextChoices):
         APPLIED = "applied", _("applied")
-        ACTIVE = "active", _("active")
+        ACTIVE = "active", pgettext_lazy("volunteer", "active")
         INACTIVE = "inactive", _("inactive")
         SUSPENDED = "suspended", _("suspended")
 
@@ -206,7 +206,7 @@ class Certificate(models.Model):
     skill = models.ForeignKey(Skill, verbose_name=_("skill it confirms"), on_delete=models.PROTECT)
     number = models.CharField(_("certificate number"), max_length=60)
     issuer = models.CharField(_("issued by"), max_length=100)
-    issued_on = models.DateField(_("issued"))
+    issued_on = models.DateField(_("date issued"))
     expires_on = models.DateField(_("expires"), null=True, blank=True)
     scan = models.FileField(_("scan"), upload_to="certificates/%Y/", blank=True)
 
@@ -245,9 +245,9 @@ class Need(models.Model):
     """A call for volunteers: "4 people with medical first aid, building 12, tonight 19:00–23:00"."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        CLOSED = "closed", _("closed")
-        CANCELLED = "cancelled", _("cancelled")
+        OPEN = "open", pgettext_lazy("volunteer need", "recruiting")
+        CLOSED = "closed", pgettext_lazy("volunteer need", "filled")
+        CANCELLED = "cancelled", pgettext_lazy("volunteer need", "cancelled")
 
     community = models.ForeignKey("registry.Community", verbose_name=_("community"), on_delete=models.PROTECT)
     street = models.ForeignKey("registry.Street", on_delete=models.PROTECT, related_name="+")
@@ -294,7 +294,7 @@ class Shift(models.Model):
 
     class Status(models.TextChoices):
         OFFERED = "offered", _("called out")
-        ACCEPTED = "accepted", _("accepted")
+        ACCEPTED = "accepted", pgettext_lazy("call-out", "accepted")
         DECLINED = "declined", _("declined")
         WITHDRAWN = "withdrawn", _("withdrawn")
 

@@ -227,6 +227,13 @@ def volunteer_save(*, actor: User, volunteer: Volunteer, skills: Iterable[Skill]
     return volunteer
 
 
+def volunteer_reveal(*, actor: User, volunteer: Volunteer, reason: str = "phone") -> str:
+    """A coordinator needs the full phone number to call a volunteer; every reveal is logged."""
+    _require_coordinator(actor, volunteer.community_id)
+    audit_record(actor=actor, action=AuditLog.Action.REVEAL, target=volunteer, detail=reason)
+    return volunteer.phone
+
+
 def certificate_add(*, actor: User, volunteer: Volunteer, certificate: Certificate) -> Certificate:
     _require_coordinator(actor, volunteer.community_id)
     if certificate.expires_on is not None and certificate.expires_on < certificate.issued_on:

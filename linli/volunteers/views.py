@@ -66,6 +66,7 @@ from linli.volunteers.services import (
     rank_candidates,
     shift_answer,
     training_add,
+    volunteer_reveal,
     volunteer_save,
     volunteer_set_status,
     volunteer_sign_up,
@@ -195,11 +196,24 @@ def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_POST
+@login_required
+def volunteer_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    _staff(actor)
+    volunteer = sel.volunteer_get(actor, pk)
+    phone = volunteer_reveal(actor=actor, volunteer=volunteer)
+    return render(request, "volunteers/_phone.html", {"v": volunteer, "phone": phone})
+
+
 @login_required
 def volunteer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     actor = _actor(request)
     _staff(actor)
     volunteer = sel.volunteer_get(actor, pk) if pk else Volunteer()
+    if pk and request.method == "GET":
+        # The form shows the full phone and ID number.
+        volunteer_reveal(actor=actor, volunteer=volunteer, reason="edit form")
     communities = communities_for(actor)
     form = VolunteerForm(request.POST or None, instance=volunteer, communities=communities)
     if request.method == "POST" and form.is_valid():

@@ -168,11 +168,12 @@ def test_the_solver_matches_brute_force_on_small_random_cases() -> None:
 
     rng = random.Random(3)
     for _case in range(30):
-        people, n_needs = rng.randint(1, 6), rng.randint(1, 3)
+        people, n_needs = rng.randint(1, 7), rng.randint(1, 3)  # more people than places: pruning bites
         counts = [rng.randint(1, 2) for _ in range(n_needs)]
         cost = [[rng.choice([None, rng.randint(0, 3000)]) for _ in range(people)] for _ in range(n_needs)]
         pool = dispatch.Pool(
             ids=np.arange(1, people + 1),
+            street=np.ones(people, dtype=np.int64),
             community=np.zeros(people, dtype=np.int64),
             grid=np.zeros(people, dtype=np.int64),
             building=np.zeros(people, dtype=np.int64),
@@ -185,7 +186,7 @@ def test_the_solver_matches_brute_force_on_small_random_cases() -> None:
             certified_skills=frozenset(),
         )
         specs = [
-            dispatch.NeedSpec(j, 0, None, None, (), counts[j], timezone.now(), timezone.now())
+            dispatch.NeedSpec(j, 0, None, None, (), counts[j], timezone.now(), timezone.now(), street_id=1)
             for j in range(n_needs)
         ]
         original = dispatch.candidates
@@ -199,7 +200,7 @@ def test_the_solver_matches_brute_force_on_small_random_cases() -> None:
 
         dispatch.candidates = fake  # type: ignore[assignment]
         try:
-            got = dispatch.solve(pool, specs, reserve=1)
+            got = dispatch.solve(pool, specs)
         finally:
             dispatch.candidates = original  # type: ignore[assignment]
         best = None

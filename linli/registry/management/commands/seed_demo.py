@@ -30,6 +30,12 @@ class Command(BaseCommand):
 
                 if seed_demo_supplies():
                     self.stdout.write("  emergency supplies: a street warehouse and two community points")
+                from linli.volunteers.demo import seed_demo_volunteers
+
+                if seed_demo_volunteers():
+                    self.stdout.write(
+                        "  volunteers: 60 in three tiers, an enterprise, a call-out for tomorrow night"
+                    )
                 from linli.response.demo import seed_demo_drill
 
                 if seed_demo_drill():
