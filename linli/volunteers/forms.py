@@ -95,7 +95,6 @@ class VolunteerForm(forms.ModelForm):
             "community",
             "building",
             "tier",
-            "status",
             "skills",
             "availability",
             "on_call",
@@ -147,6 +146,15 @@ class InjuryForm(forms.ModelForm):
         model = Injury
         fields = ["occurred_at", "description", "treatment", "claim"]
         widgets = {"occurred_at": DATETIME, "description": forms.Textarea(attrs={"rows": 3})}
+
+
+class OwnInjuryForm(forms.ModelForm):
+    """What a volunteer reports themselves; the claim's progress is the community's to record."""
+
+    class Meta:
+        model = Injury
+        fields = ["occurred_at", "description"]
+        widgets = {"occurred_at": DATETIME}
 
 
 class NeedForm(forms.Form):

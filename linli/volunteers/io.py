@@ -98,10 +98,11 @@ class EnrolmentImporter:
         skills = list(Skill.objects.all())
         known = {
             v.phone: v
-            for v in Volunteer.objects.filter(street_id=enterprise.street_id).only(
-                "phone", "enterprise_id", "name"
-            )
+            for v in Volunteer.objects.filter(street_id=enterprise.street_id)
+            .only("phone", "enterprise_id", "community_id", "status")
+            .prefetch_related("skills", "certificates")
         }
+        from_enterprise = job.created_by is not None and job.created_by.role == Role.ENTERPRISE
         seen: dict[str, int] = {}
         for row, values in table.rows:
             errors: list[RowError] = []
@@ -123,8 +124,15 @@ class EnrolmentImporter:
                 else:
                     seen[phone] = row
                 other = known.get(phone)
-                if other is not None and other.enterprise_id not in (None, enterprise.pk):
-                    fail("phone", _("already enrolled by another enterprise"))
+                if other is not None and (
+                    other.enterprise_id != enterprise.pk or other.community_id != job.community_id
+                ):
+                    # Somebody else's record (a resident who signed up, another community's, another
+                    # company's): an upload never takes it over, and does not say whose it is.
+                    fail(
+                        "phone",
+                        _("this phone number belongs to a volunteer registered elsewhere; ask the community"),
+                    )
             id_number = ""
             raw_id = values.get("id_number", "")
             if isinstance(raw_id, float):
@@ -188,6 +196,22 @@ class EnrolmentImporter:
                     "issued_on": issued,
                     "expires_on": expires,
                 }
+            other = known.get(phone)
+            if (
+                from_enterprise
+                and other is not None
+                and other.status == Volunteer.Status.ACTIVE
+                and not errors
+            ):
+                new_skills = {s.pk for s in held} - {s.pk for s in other.skills.all()}
+                new_cert = certificate is not None and certificate["number"] not in {
+                    c.number for c in other.certificates.all()
+                }
+                if new_skills or new_cert:
+                    fail(
+                        "skills",
+                        _("already an active volunteer: ask the community to add new skills or certificates"),
+                    )
             if errors:
                 result.errors.extend(errors)
                 continue
@@ -233,8 +257,12 @@ class EnrolmentImporter:
                 )
                 outcome.created += 1
             else:
-                fields = {"name": r["name"], "tier": r["tier"], "enterprise_id": enterprise.pk}
-                if r["id_number"]:
+                # An enterprise's upload adds skills and certificates to its own applicants only (the
+                # check refused the rest); a coordinator's upload may also correct name and tier.
+                fields: dict[str, Any] = {}
+                if actor.role != Role.ENTERPRISE:
+                    fields = {"name": r["name"], "tier": r["tier"]}
+                if r["id_number"] and not volunteer.id_number:
                     fields["id_number"] = r["id_number"]
                 for key, value in fields.items():
                     if getattr(volunteer, key) != value:

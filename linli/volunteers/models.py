@@ -175,11 +175,15 @@ class Volunteer(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
-        if self.community_id and not self.street_id:
+        # Street and grid follow the community and building, so "same grid" ranking stays true.
+        if self.community_id:
             self.street_id = self.community.street_id
-        if self.building_id and not self.grid_id:
-            self.grid_id = self.building.grid_id  # type: ignore[union-attr]
+        self.grid_id = self.building.grid_id if self.building_id else None  # type: ignore[union-attr]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
 
     @property
     def masked_phone(self) -> str:
@@ -191,11 +195,6 @@ class Volunteer(models.Model):
 
     def is_insured(self, on: dt.date | None = None) -> bool:
         return self.insured_until is not None and self.insured_until >= (on or timezone.localdate())
-
-    def available_for(self, bits: int) -> bool:
-        if self.on_call:
-            return True
-        return not (bits >> 21) and (self.availability & bits) == bits
 
     def availability_grid(self) -> list[tuple[object, list[bool]]]:
         return [(DAYS[d], [bool(self.availability >> (d * 3 + p) & 1) for p in range(3)]) for d in range(7)]

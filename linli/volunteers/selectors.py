@@ -127,6 +127,14 @@ def expiring_certificates(actor: User, days: int = EXPIRY_WARNING_DAYS) -> list[
             expires_on__lte=today + dt.timedelta(days=days),
             expires_on__gte=today - dt.timedelta(days=days),
         )
+        .exclude(
+            # Renewed: a certificate for the same skill that is valid now and lasts longer.
+            Exists(
+                Certificate.objects.filter(
+                    volunteer=OuterRef("volunteer"), skill=OuterRef("skill"), issued_on__lte=today
+                ).filter(Q(expires_on__isnull=True) | Q(expires_on__gt=OuterRef("expires_on")))
+            )
+        )
         .select_related("volunteer", "skill")
         .order_by("expires_on")
     )
@@ -216,16 +224,19 @@ def honour_roll(actor: User, year: int, limit: int = 50) -> list[tuple[Volunteer
         .annotate(points=Sum("points"), hours=Sum("hours"))
         .order_by("-points", "-hours", "volunteer_id")[:limit]
     )
-    people = Volunteer.objects.in_bulk([r["volunteer_id"] for r in rows])
+    people = Volunteer.objects.select_related("enterprise").in_bulk([r["volunteer_id"] for r in rows])
     return [(people[r["volunteer_id"]], r["points"], r["hours"]) for r in rows]
 
 
 def enterprises_for(actor: User) -> QuerySet[Enterprise]:
+    """An enterprise contact sees their own; coordinators of the street see its enterprises."""
+    from linli.volunteers.services import COORDINATOR_ROLES
+
     if actor.is_superuser:
         return Enterprise.objects.all()
     if actor.role == Role.ENTERPRISE:
         return Enterprise.objects.filter(accounts=actor)
-    if actor.street_id and not actor.is_outside:
+    if actor.street_id and actor.role in COORDINATOR_ROLES:
         return Enterprise.objects.filter(street_id=actor.street_id)
     return Enterprise.objects.none()
 
@@ -237,12 +248,17 @@ def enterprise_get(actor: User, pk: int) -> Enterprise:
     return enterprise
 
 
-def enterprise_people(enterprise: Enterprise, year: int) -> list[tuple[Volunteer, Decimal, Decimal]]:
-    people = list(
-        enterprise.volunteers.select_related("community").prefetch_related("skills").order_by("name")
-    )
-    totals = year_points([v.pk for v in people], year)
-    return [(v, *totals.get(v.pk, (Decimal(0), Decimal(0)))) for v in people]
+def enterprise_people(
+    actor: User, enterprise: Enterprise, year: int
+) -> list[tuple[Volunteer, Decimal, Decimal]]:
+    """The enterprise's people with the year's points and hours: all of them for its own contact,
+    those of the viewer's communities for staff."""
+    people = enterprise.volunteers.select_related("community").prefetch_related("skills").order_by("name")
+    if actor.role != Role.ENTERPRISE and not actor.is_superuser:
+        people = people.filter(community_id__in=community_ids_in_scope(actor) or [])
+    rows = list(people)
+    totals = year_points([v.pk for v in rows], year)
+    return [(v, *totals.get(v.pk, (Decimal(0), Decimal(0)))) for v in rows]
 
 
 def my_shifts(volunteer: Volunteer) -> dict[str, list[Shift]]:
@@ -254,12 +270,13 @@ def my_shifts(volunteer: Volunteer) -> dict[str, list[Shift]]:
     )
     return {
         "offered": [s for s in shifts if s.status == Shift.Status.OFFERED and s.ends_at > now],
+        # Still to do, or done without checking out yet (the check-out button stays until they do).
         "upcoming": [
             s
             for s in shifts
             if s.status == Shift.Status.ACCEPTED
             and s.checked_out_at is None
-            and s.ends_at + dt.timedelta(hours=2) > now
+            and (s.ends_at > now or s.checked_in_at)
         ],
         "done": [s for s in shifts if s.checked_out_at is not None][-10:],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from linli.comms.services import Message, notify_many
 from linli.core.access import community_ids_in_scope
-from linli.core.audit import audit_record
+from linli.core.audit import audit_record, diff
 from linli.core.identity import InvalidIdentity, normalize_phone, parse_id_number
 from linli.core.models import AuditLog, User
 from linli.core.roles import ADMIN_ROLES, Role
@@ -43,7 +44,6 @@ DRILL_POINTS = Decimal(5)
 TRAINING_POINTS_PER_HOUR = Decimal("0.5")
 # Check-in opens an hour before the shift; hours count from the shift's start at the earliest.
 CHECKIN_EARLY = dt.timedelta(hours=1)
-CHECKOUT_GRACE = dt.timedelta(hours=2)
 
 SERVICE_AGREEMENT_VERSION = "2026-1"
 
@@ -94,21 +94,27 @@ def volunteer_sign_up(
     consent: bool,
 ) -> Volunteer:
     """The public sign-up: an application the community approves. The same phone number in the street
-    is one volunteer: an employee an enterprise enrolled claims their record by signing up with the
-    same name and phone, and gets a login."""
+    is one volunteer. An employee an enterprise enrolled, still waiting for approval, claims that record
+    by signing up with the same name and phone; the record stays an application until the community
+    approves it, so nobody can take over an active volunteer this way."""
     if not consent:
         raise ValidationError(_("Read and accept the volunteer agreement to sign up."))
     phone_number = clean_phone(phone)
     id_text = clean_id_number(id_number)
-    if building is not None and building.community_id != community.pk:
-        raise ValidationError(_("Choose a building of this community."))
     with transaction.atomic():
         existing = (
             Volunteer.objects.select_for_update()
             .filter(street_id=community.street_id, phone=phone_number)
             .first()
         )
-        if existing is not None and (existing.user_id or existing.name != name.strip()):
+        claimable = (
+            existing is not None
+            and existing.user_id is None
+            and existing.enterprise_id is not None
+            and existing.status == Volunteer.Status.APPLIED
+            and existing.name == name.strip()
+        )
+        if existing is not None and not claimable:
             raise ValidationError(
                 _("This phone number is already registered. Sign in, or ask your community.")
             )
@@ -120,15 +126,23 @@ def volunteer_sign_up(
             username=phone_number, display_name=name.strip()[:50], phone=phone_number, role=Role.VOLUNTEER
         )
         user.set_password(password)
-        user.full_clean(exclude=["password"])
-        user.save()
-        now = timezone.now()
         volunteer = existing or Volunteer(
             community=community, street_id=community.street_id, phone=phone_number
         )
+        if building is not None and building.community_id != volunteer.community_id:
+            raise ValidationError(_("Choose a building of this community."))
+        user.full_clean(exclude=["password"])
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            raise ValidationError(
+                _("This phone number is already registered. Sign in, or ask your community.")
+            ) from None
+        now = timezone.now()
         volunteer.user = user
         volunteer.name = name.strip()[:50]
-        volunteer.id_number = id_text or volunteer.id_number
+        volunteer.id_number = volunteer.id_number or id_text
         volunteer.building = building or volunteer.building
         volunteer.availability = availability or volunteer.availability
         volunteer.on_call = on_call or volunteer.on_call
@@ -173,17 +187,35 @@ def volunteer_set_status(*, actor: User, volunteer: Volunteer, status: str, note
         if note.strip():
             volunteer.notes = note.strip()[:300]
         volunteer.save()
+        withdrawn = []
         if status != Volunteer.Status.ACTIVE:
-            # Nobody inactive or suspended stays called out.
-            Shift.objects.filter(
-                volunteer=volunteer, status=Shift.Status.OFFERED, starts_at__gt=timezone.now()
-            ).update(status=Shift.Status.WITHDRAWN, answered_at=timezone.now())
+            # Nobody inactive or suspended stays called out or booked for a shift that has not started;
+            # the places go back to the needs.
+            withdrawn = list(
+                Shift.objects.filter(
+                    volunteer=volunteer,
+                    status__in=[Shift.Status.OFFERED, Shift.Status.ACCEPTED],
+                    starts_at__gt=timezone.now(),
+                ).select_related("need")
+            )
+            Shift.objects.filter(pk__in=[s.pk for s in withdrawn]).update(
+                status=Shift.Status.WITHDRAWN, answered_at=timezone.now()
+            )
         audit_record(
             actor=actor,
             action=AuditLog.Action.UPDATE,
             target=volunteer,
             changes={"status": [before, status]},
             detail=note.strip()[:200],
+        )
+    if volunteer.user_id and withdrawn:
+        notify_many(
+            Message(
+                user_id=volunteer.user_id,
+                title=_("Withdrawn: %(title)s") % {"title": s.need.title},
+                url="/v/",
+            )
+            for s in withdrawn
         )
     if volunteer.user_id and before == Volunteer.Status.APPLIED and status == Volunteer.Status.ACTIVE:
         notify_many(
@@ -206,6 +238,9 @@ def volunteer_save(*, actor: User, volunteer: Volunteer, skills: Iterable[Skill]
     if volunteer.building_id and volunteer.building.community_id != volunteer.community_id:  # type: ignore[union-attr]
         raise ValidationError(_("Choose a building of this community."))
     created = volunteer.pk is None
+    before = (
+        {} if created else Volunteer.objects.filter(pk=volunteer.pk).values(*AUDITED, *MASKED).first() or {}
+    )
     with transaction.atomic():
         if created and volunteer.status == Volunteer.Status.APPLIED:
             volunteer.status = Volunteer.Status.ACTIVE
@@ -219,12 +254,36 @@ def volunteer_save(*, actor: User, volunteer: Volunteer, skills: Iterable[Skill]
             ) from None
         if skills is not None:
             volunteer.skills.set(list(skills))
+        changes = (
+            diff({k: before.get(k) for k in AUDITED}, {k: getattr(volunteer, k) for k in AUDITED})
+            if before
+            else {}
+        )
+        changes.update({k: ["***", "***"] for k in MASKED if before and before[k] != getattr(volunteer, k)})
         audit_record(
             actor=actor,
             action=AuditLog.Action.CREATE if created else AuditLog.Action.UPDATE,
             target=volunteer,
+            changes=changes,
         )
     return volunteer
+
+
+# What the audit log records of an edit; phone and ID number only as "changed".
+AUDITED = [
+    "name",
+    "tier",
+    "community_id",
+    "building_id",
+    "availability",
+    "on_call",
+    "insurer",
+    "policy_number",
+    "cover",
+    "insured_until",
+    "notes",
+]
+MASKED = ["phone", "id_number"]
 
 
 def volunteer_reveal(*, actor: User, volunteer: Volunteer, reason: str = "phone") -> str:
@@ -256,27 +315,32 @@ def training_add(*, actor: User, volunteer: Volunteer, training: Training) -> Tr
     _require_coordinator(actor, volunteer.community_id)
     training.volunteer = volunteer
     with transaction.atomic():
-        training.save()
-        points = (
-            DRILL_POINTS
-            if training.kind == Training.Kind.DRILL
-            else TRAINING_POINTS_PER_HOUR * training.hours
-        )
-        if points:
-            PointEntry.objects.create(
-                volunteer=volunteer,
-                reason=PointEntry.Reason.DRILL
-                if training.kind == Training.Kind.DRILL
-                else PointEntry.Reason.TRAINING,
-                hours=training.hours,
-                points=points,
-                note=training.title[:200],
-                by=actor,
-            )
+        _record_training(training, by=actor)
         audit_record(
             actor=actor, action=AuditLog.Action.CREATE, target=volunteer, detail=training.title[:200]
         )
     return training
+
+
+def _record_training(training: Training, *, by: User | None) -> None:
+    """Training earns half a point an hour; a drill attended earns the drill points, once a day."""
+    drill = training.kind == Training.Kind.DRILL
+    same_day = Training.objects.filter(
+        volunteer_id=training.volunteer_id, kind=Training.Kind.DRILL, on=training.on
+    )
+    if drill and same_day.exists():
+        return  # already recorded (checked in at the drill and entered by hand, say)
+    training.save()
+    points = DRILL_POINTS if drill else TRAINING_POINTS_PER_HOUR * training.hours
+    if points:
+        PointEntry.objects.create(
+            volunteer_id=training.volunteer_id,
+            reason=PointEntry.Reason.DRILL if drill else PointEntry.Reason.TRAINING,
+            hours=training.hours,
+            points=points,
+            note=training.title[:200],
+            by=by,
+        )
 
 
 def injury_record(*, actor: User, volunteer: Volunteer, injury: Injury) -> Injury:
@@ -435,29 +499,45 @@ def _live_clash(
     )
 
 
+def coordinated_communities(actor: User | None, need: Need) -> frozenset[int] | None:
+    """Whose volunteers a call-out may reach: the street's for street staff, otherwise the caller's
+    communities. A system back-fill acts for whoever created the need."""
+    actor = actor or need.created_by
+    if actor is None:
+        return frozenset({need.community_id})
+    if actor.is_superuser or actor.role == Role.STREET_ADMIN:
+        return None
+    return frozenset(community_ids_in_scope(actor) or [need.community_id])
+
+
+def _offer(need: Need, volunteer_ids: Sequence[int]) -> list[Shift]:
+    """Create the offers, in a transaction, skipping anyone booked in the meantime."""
+    made: list[Shift] = []
+    live = [Shift.Status.OFFERED, Shift.Status.ACCEPTED]
+    for volunteer in (
+        Volunteer.objects.select_for_update()
+        .filter(pk__in=volunteer_ids, status=Volunteer.Status.ACTIVE)
+        .order_by("pk")
+    ):
+        if _live_clash(volunteer.pk, need.starts_at, need.ends_at, statuses=live):
+            continue
+        shift, created = Shift.objects.get_or_create(
+            need=need, volunteer=volunteer, defaults={"starts_at": need.starts_at, "ends_at": need.ends_at}
+        )
+        if created:
+            made.append(shift)
+    return made
+
+
 def call_out(*, actor: User, need: Need, volunteers: Iterable[Volunteer], notify: bool = True) -> list[Shift]:
-    """Offer the need to these volunteers. Someone already called out or booked for an overlapping
-    shift is skipped, never double-booked."""
+    """Offer the need to these volunteers. Only those the ranking would accept are asked: a valid
+    certificate, free then, in the caller's communities, not booked for an overlapping shift."""
     _require_coordinator(actor, need.community_id)
     if need.status != Need.Status.OPEN:
         raise ValidationError(_("This need is no longer open."))
-    made: list[Shift] = []
-    live = [Shift.Status.OFFERED, Shift.Status.ACCEPTED]
+    allowed = {c.volunteer.pk for c in rank_candidates(need, actor=actor, limit=None)}
     with transaction.atomic():
-        for volunteer in (
-            Volunteer.objects.select_for_update()
-            .filter(pk__in=[v.pk for v in volunteers], status=Volunteer.Status.ACTIVE)
-            .order_by("pk")
-        ):
-            if _live_clash(volunteer.pk, need.starts_at, need.ends_at, statuses=live):
-                continue
-            shift, created = Shift.objects.get_or_create(
-                need=need,
-                volunteer=volunteer,
-                defaults={"starts_at": need.starts_at, "ends_at": need.ends_at},
-            )
-            if created:
-                made.append(shift)
+        made = _offer(need, [v.pk for v in volunteers if v.pk in allowed])
         audit_record(
             actor=actor,
             action=AuditLog.Action.UPDATE,
@@ -490,7 +570,7 @@ def call_out_best(*, actor: User, need: Need, count: int | None = None) -> list[
     wanted = count if count is not None else open_places(need)
     if wanted <= 0:
         return []
-    ranked = rank_candidates(need, limit=wanted)
+    ranked = rank_candidates(need, actor=actor, limit=wanted)
     return call_out(actor=actor, need=need, volunteers=[c.volunteer for c in ranked])
 
 
@@ -500,16 +580,23 @@ def open_places(need: Need) -> int:
 
 
 def shift_answer(*, actor: User, shift: Shift, accept: bool) -> Shift:
-    """The volunteer accepts or declines. Accepting refuses an overlap with another accepted shift;
-    a decline is back-filled with the next best candidate at once."""
+    """The volunteer accepts or declines. An accept takes a place only while the need is open and has
+    one left, and never over another accepted shift at the same time; the last place taken withdraws
+    the other offers. A decline is back-filled with the next best candidate at once."""
     if shift.volunteer.user_id != actor.pk:
         raise PermissionDenied
     with transaction.atomic():
-        Volunteer.objects.select_for_update().filter(pk=shift.volunteer_id).get()
+        # The need first, then the volunteer: every writer of a need's places locks in this order.
+        need = Need.objects.select_for_update().get(pk=shift.need_id)
+        volunteer = Volunteer.objects.select_for_update().get(pk=shift.volunteer_id)
         current = Shift.objects.select_for_update().get(pk=shift.pk)
         if current.status != Shift.Status.OFFERED:
             raise ValidationError(_("This call-out was already answered or withdrawn."))
         if accept:
+            if not volunteer.is_active:
+                raise ValidationError(_("Your volunteer status is not active: ask your community."))
+            if need.status != Need.Status.OPEN or _accepted(need) >= need.count:
+                raise ValidationError(_("Thank you: the places are already filled."))
             clash = _live_clash(
                 shift.volunteer_id, shift.starts_at, shift.ends_at, statuses=[Shift.Status.ACCEPTED]
             )
@@ -524,62 +611,70 @@ def shift_answer(*, actor: User, shift: Shift, accept: bool) -> Shift:
         current.status = Shift.Status.ACCEPTED if accept else Shift.Status.DECLINED
         current.answered_at = timezone.now()
         current.save(update_fields=["status", "answered_at"])
-        audit_record(actor=actor, action=AuditLog.Action.UPDATE, target=current.need, detail=current.status)
+        audit_record(actor=actor, action=AuditLog.Action.UPDATE, target=need, detail=current.status)
+        if accept and _accepted(need) >= need.count:
+            _withdraw_offers(need)
     if not accept:
         backfill(need=shift.need)
     return current
 
 
+def _accepted(need: Need) -> int:
+    return need.shifts.filter(status=Shift.Status.ACCEPTED).count()
+
+
+def _withdraw_offers(need: Need, statuses: Sequence[str] = (Shift.Status.OFFERED,)) -> None:
+    """The need is filled or closed: the call-outs still waiting are withdrawn, and those people told."""
+    shifts = list(need.shifts.filter(status__in=statuses).select_related("volunteer"))
+    need.shifts.filter(pk__in=[s.pk for s in shifts]).update(
+        status=Shift.Status.WITHDRAWN, answered_at=timezone.now()
+    )
+    notify_many(
+        Message(
+            user_id=s.volunteer.user_id,
+            title=_("No longer needed: %(title)s") % {"title": need.title},
+            url="/v/",
+        )
+        for s in shifts
+        if s.volunteer.user_id
+    )
+
+
 def backfill(*, need: Need) -> list[Shift]:
-    """Offer the open places of a need to the next best candidates (system call-out, no actor)."""
-    if need.status != Need.Status.OPEN or need.starts_at <= timezone.now():
-        return []
-    wanted = open_places(need)
-    if wanted <= 0:
-        return []
-    ranked = rank_candidates(need, limit=wanted)
-    made: list[Shift] = []
+    """Offer the open places of a need to the next best candidates (a system call-out)."""
     with transaction.atomic():
-        for candidate in ranked:
-            if _live_clash(
-                candidate.volunteer.pk,
-                need.starts_at,
-                need.ends_at,
-                statuses=[Shift.Status.OFFERED, Shift.Status.ACCEPTED],
-            ):
-                continue
-            shift, created = Shift.objects.get_or_create(
-                need=need,
-                volunteer=candidate.volunteer,
-                defaults={"starts_at": need.starts_at, "ends_at": need.ends_at},
-            )
-            if created:
-                made.append(shift)
-    _tell_called_out(need, made)
+        locked = Need.objects.select_for_update().get(pk=need.pk)
+        if locked.status != Need.Status.OPEN or locked.starts_at <= timezone.now():
+            return []
+        wanted = open_places(locked)
+        if wanted <= 0:
+            return []
+        ranked = rank_candidates(locked, limit=wanted)
+        made = _offer(locked, [c.volunteer.pk for c in ranked])
+        audit_record(
+            actor=None,
+            action=AuditLog.Action.UPDATE,
+            target=locked,
+            detail=_("back-filled %(n)d") % {"n": len(made)},
+            community_id=locked.community_id,
+        )
+    _tell_called_out(locked, made)
     return made
 
 
 def need_close(*, actor: User, need: Need, cancel: bool = False) -> Need:
+    """Close a need that has enough people (waiting call-outs are withdrawn), or cancel it (everyone
+    booked is told)."""
     _require_coordinator(actor, need.community_id)
-    need.status = Need.Status.CANCELLED if cancel else Need.Status.CLOSED
-    need.save(update_fields=["status"])
-    if cancel:
-        live = list(
-            need.shifts.filter(status__in=[Shift.Status.OFFERED, Shift.Status.ACCEPTED]).select_related(
-                "volunteer"
-            )
+    with transaction.atomic():
+        Need.objects.select_for_update().filter(pk=need.pk).update(
+            status=Need.Status.CANCELLED if cancel else Need.Status.CLOSED
         )
-        need.shifts.filter(pk__in=[s.pk for s in live]).update(status=Shift.Status.WITHDRAWN)
-        notify_many(
-            Message(
-                user_id=s.volunteer.user_id,
-                title=_("Cancelled: %(title)s") % {"title": need.title},
-                url="/v/",
-            )
-            for s in live
-            if s.volunteer.user_id
+        need.refresh_from_db()
+        _withdraw_offers(
+            need, [Shift.Status.OFFERED, Shift.Status.ACCEPTED] if cancel else [Shift.Status.OFFERED]
         )
-    audit_record(actor=actor, action=AuditLog.Action.UPDATE, target=need, detail=need.status)
+        audit_record(actor=actor, action=AuditLog.Action.UPDATE, target=need, detail=need.status)
     return need
 
 
@@ -589,11 +684,13 @@ def need_close(*, actor: User, need: Need, cancel: bool = False) -> Need:
 def check_in(*, actor: User, need: Need, at: dt.datetime | None = None) -> Shift:
     """Scanning the site's QR code: the volunteer's accepted shift for this need starts."""
     now = at or timezone.now()
-    shift = Shift.objects.filter(need=need, volunteer__user=actor).select_related("need").first()
+    shift = Shift.objects.filter(need=need, volunteer__user=actor).select_related("need", "volunteer").first()
     if shift is None or shift.status != Shift.Status.ACCEPTED:
         raise ValidationError(
             _("You have no accepted shift here. Accept the call-out first, or ask the site lead.")
         )
+    if not shift.volunteer.is_active:
+        raise ValidationError(_("Your volunteer status is not active: ask your community."))
     if shift.checked_out_at is not None:
         raise ValidationError(_("You already checked out of this shift."))
     if shift.checked_in_at is not None:
@@ -606,14 +703,15 @@ def check_in(*, actor: User, need: Need, at: dt.datetime | None = None) -> Shift
                 "end": f"{timezone.localtime(need.ends_at):%H:%M}",
             }
         )
-    Shift.objects.filter(pk=shift.pk, checked_in_at__isnull=True).update(checked_in_at=now)
+    if Shift.objects.filter(pk=shift.pk, checked_in_at__isnull=True).update(checked_in_at=now):
+        audit_record(actor=actor, action=AuditLog.Action.UPDATE, target=need, detail=_("checked in"))
     shift.refresh_from_db()
     return shift
 
 
 def check_out(*, actor: User, need: Need, at: dt.datetime | None = None) -> Shift:
     """Leaving the site: hours and points accrue. Hours count from the shift's start (not an early
-    arrival) to check-out, at most two hours past the shift's end."""
+    arrival) to check-out, and no further than the shift's end: overtime is not guessed."""
     now = at or timezone.now()
     with transaction.atomic():
         shift = Shift.objects.select_for_update().filter(need=need, volunteer__user=actor).first()
@@ -622,11 +720,17 @@ def check_out(*, actor: User, need: Need, at: dt.datetime | None = None) -> Shif
         if shift.checked_out_at is not None:
             return shift
         start = max(shift.checked_in_at, need.starts_at)
-        end = min(now, need.ends_at + CHECKOUT_GRACE)
+        end = min(now, need.ends_at)
         hours = max(Decimal(0), Decimal((end - start).total_seconds() / 3600)).quantize(Decimal("0.01"))
         shift.checked_out_at, shift.hours = now, hours
         shift.save(update_fields=["checked_out_at", "hours"])
         _award_shift(shift, start, end)
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=need,
+            detail=_("checked out: %(h)s h") % {"h": hours},
+        )
     return shift
 
 
@@ -653,17 +757,19 @@ def _award_shift(shift: Shift, start: dt.datetime, end: dt.datetime) -> None:
                 note=shift.need.title[:200],
             )
         )
-    if shift.need.is_drill:
-        entries.append(
-            PointEntry(
-                volunteer_id=shift.volunteer_id,
-                shift=shift,
-                reason=PointEntry.Reason.DRILL,
-                points=DRILL_POINTS,
-                note=shift.need.title[:200],
-            )
-        )
     PointEntry.objects.bulk_create(entries)
+    if shift.need.is_drill:
+        # A drill shift is drill attendance: recorded once, as a training record with its points.
+        _record_training(
+            Training(
+                volunteer_id=shift.volunteer_id,
+                kind=Training.Kind.DRILL,
+                title=shift.need.title[:100],
+                on=timezone.localdate(start),
+                hours=hours,
+            ),
+            by=None,
+        )
 
 
 def _night_hours(start: dt.datetime, end: dt.datetime) -> Decimal:
@@ -681,21 +787,29 @@ def _night_hours(start: dt.datetime, end: dt.datetime) -> Decimal:
 # Ranking (the read side lives in dispatch; this wraps it for one saved need) -----------------------
 
 
+@dataclass
 class Candidate:
-    def __init__(self, volunteer: Volunteer, cost: int, distance: int) -> None:
-        self.volunteer = volunteer
-        self.cost = cost
-        self.distance = distance  # 0 same building, 1 same grid, 2 same community, 3 same street
+    volunteer: Volunteer
+    cost: int
+    distance: int  # 0 same building, 1 same grid, 2 same community, 3 elsewhere in the street
+    recent_hours: int  # served in the last 30 days (the fairness part of the cost)
 
 
-def rank_candidates(need: Need, *, limit: int = 20) -> list[Candidate]:
-    """The best candidates for a saved need, excluding anyone already asked."""
+def rank_candidates(need: Need, *, actor: User | None = None, limit: int | None = 20) -> list[Candidate]:
+    """The best candidates for a saved need, cheapest first, excluding anyone already asked and anyone
+    outside the communities the caller coordinates."""
     asked = set(need.shifts.values_list("volunteer_id", flat=True))
-    spec = dispatch.NeedSpec.of(need, exclude=asked)
-    pool = dispatch.load_pool(street_ids=[need.street_id], skill_ids=spec.skill_ids)
+    spec = dispatch.NeedSpec.of(need, exclude=asked, community_ids=coordinated_communities(actor, need))
+    pool = dispatch.load_pool(street_ids=[need.street_id], skill_ids=spec.skill_ids, holding_all=True)
     ids, costs = dispatch.candidates(pool, spec, limit=limit)
+    steps = dispatch.distance_steps(pool, spec, ids)
     people = Volunteer.objects.in_bulk([int(pool.ids[i]) for i in ids])
     return [
-        Candidate(people[int(pool.ids[i])], int(c), int(c) // dispatch.DISTANCE_COST)
-        for i, c in zip(ids, costs, strict=True)
+        Candidate(
+            people[int(pool.ids[i])],
+            int(c),
+            int(step),
+            int(pool.recent_hours[i]),
+        )
+        for i, c, step in zip(ids, costs, steps, strict=True)
     ]

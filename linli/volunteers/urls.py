@@ -9,6 +9,7 @@ urlpatterns = [
     path("volunteers/<int:pk>/", views.volunteer_detail, name="detail"),
     path("volunteers/<int:pk>/edit/", views.volunteer_edit, name="edit"),
     path("volunteers/<int:pk>/reveal/", views.volunteer_reveal_view, name="reveal"),
+    path("volunteers/certificates/<int:pk>/scan/", views.certificate_scan, name="scan"),
     path("volunteers/needs/", views.needs, name="needs"),
     path("volunteers/needs/<int:pk>/", views.need_detail, name="need"),
     path("volunteers/dispatch/", views.dispatch_all, name="dispatch"),

@@ -13,7 +13,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +33,6 @@ from linli.response.models import Response
 from linli.response.selectors import responses_for
 from linli.volunteers import dispatch
 from linli.volunteers import selectors as sel
-from linli.volunteers.catalogue import RELATED
 from linli.volunteers.forms import (
     TIER_CHOICES,
     CertificateForm,
@@ -42,21 +41,22 @@ from linli.volunteers.forms import (
     EnterpriseTeamForm,
     InjuryForm,
     NeedForm,
+    OwnInjuryForm,
     SignUpForm,
     TrainingForm,
     VolunteerForm,
 )
 from linli.volunteers.io import ENROL_KIND, credit_record_xlsx
-from linli.volunteers.models import Enterprise, Need, Shift, Skill, Volunteer
+from linli.volunteers.models import Certificate, Enterprise, Need, Shift, Skill, Volunteer
 from linli.volunteers.services import (
     SERVICE_AGREEMENT_VERSION,
     call_out,
-    call_out_best,
     can_coordinate,
     can_see_enterprise,
     certificate_add,
     check_in,
     check_out,
+    coordinated_communities,
     enterprise_register,
     enterprise_set_status,
     injury_record,
@@ -196,6 +196,21 @@ def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+def certificate_scan(request: HttpRequest, pk: int) -> FileResponse:
+    """A certificate's scan, for those who may see the volunteer; every view is logged."""
+    actor = _actor(request)
+    _staff(actor)
+    certificate = Certificate.objects.filter(pk=pk).select_related("volunteer").first()
+    if certificate is None or not certificate.scan:
+        raise Http404
+    volunteer = sel.volunteer_get(actor, certificate.volunteer_id)
+    audit_record(
+        actor=actor, action="reveal", target=volunteer, detail=f"certificate scan {certificate.number}"
+    )
+    return FileResponse(certificate.scan.open("rb"), filename=certificate.scan.name.rsplit("/", 1)[-1])
+
+
 @require_POST
 @login_required
 def volunteer_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -287,14 +302,9 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied
         action = request.POST.get("action", "")
         try:
-            if action == "best":
-                made = call_out_best(actor=actor, need=need)
-                messages.success(request, _("Called out %(n)d people.") % {"n": len(made)})
-            elif action == "chosen":
-                people = Volunteer.objects.filter(
-                    pk__in=request.POST.getlist("volunteer"), street_id=need.street_id
-                )
-                made = call_out(actor=actor, need=need, volunteers=list(people))
+            if action == "chosen":
+                chosen = Volunteer.objects.filter(pk__in=_ids(request.POST.getlist("volunteer")))
+                made = call_out(actor=actor, need=need, volunteers=list(chosen))
                 messages.success(request, _("Called out %(n)d people.") % {"n": len(made)})
             elif action in ("close", "cancel"):
                 need_close(actor=actor, need=need, cancel=action == "cancel")
@@ -305,7 +315,16 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _errors(exc))
         return redirect("volunteers:need", pk)
     places = open_places(need)
-    candidates = rank_candidates(need, limit=max(10, places * 3)) if need.status == Need.Status.OPEN else []
+    is_open = need.status == Need.Status.OPEN
+    candidates = rank_candidates(need, actor=actor, limit=max(10, places * 3)) if is_open else []
+    shortfall = None
+    if is_open and places and not candidates:
+        spec = dispatch.NeedSpec.of(need, community_ids=coordinated_communities(actor, need))
+        shortfall = dispatch.shortfall(spec)
+        related_people = Volunteer.objects.in_bulk([v for _s, ids in shortfall.related for v in ids])
+        shortfall.related_people = [  # type: ignore[attr-defined]
+            (skill, [related_people[v] for v in ids]) for skill, ids in shortfall.related
+        ]
     shifts = list(need.shifts.select_related("volunteer").order_by("status", "offered_at"))
     checkin_url = request.build_absolute_uri(reverse("volunteers:checkin", args=[need.checkin_token]))
     return render(
@@ -314,9 +333,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "need": need,
             "candidates": candidates,
-            "alternatives": _alternatives(need)
-            if not candidates and need.status == Need.Status.OPEN
-            else None,
+            "shortfall": shortfall,
             "shifts": shifts,
             "places": places,
             "coordinator": coordinator,
@@ -326,65 +343,48 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _alternatives(need: Need) -> dict[str, Any]:
-    """Nobody eligible: say why, and who comes nearest (related skills, lapsed certificates, busy or
-    not usually free then)."""
-    skills = list(need.skills.all())
-    spec = dispatch.NeedSpec.of(need)
-    pool = dispatch.load_pool(street_ids=[need.street_id], skill_ids=[s.pk for s in skills])
-    reasons = dispatch.shortfall_reasons(spec, pool)
-    related_codes = {code for s in skills for code in RELATED.get(s.code, [])}
-    related = []
-    for skill in Skill.objects.filter(code__in=related_codes):
-        alt = dispatch.NeedSpec(
-            spec.key,
-            spec.community_id,
-            spec.grid_id,
-            spec.building_id,
-            (skill.pk,),
-            spec.count,
-            spec.starts_at,
-            spec.ends_at,
-        )
-        alt_pool = dispatch.load_pool(street_ids=[need.street_id], skill_ids=[skill.pk])
-        ids, _costs = dispatch.candidates(alt_pool, alt, limit=5)
-        people = Volunteer.objects.in_bulk([int(alt_pool.ids[i]) for i in ids])
-        related.append((skill, [people[int(alt_pool.ids[i])] for i in ids]))
-    return {"reasons": reasons, "related": related, "skills": skills}
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit()]
 
 
 @login_required
 def dispatch_all(request: HttpRequest) -> HttpResponse:
-    """Many needs at once: one least-cost assignment instead of first come, first served."""
+    """Many needs at once: one least-cost assignment instead of first come, first served. The page
+    shows the proposal; calling out sends exactly what was shown (each checked again)."""
     actor = _actor(request)
     _staff(actor)
     community = _community_for_needs(request, actor)
     if not can_coordinate(actor, community.pk):
         raise PermissionDenied
-    open_needs = [
-        n
-        for n in sel.needs_for(actor).filter(community=community, starts_at__gt=timezone.now())
-        if open_places(n)
-    ]
-    specs = []
-    for need in open_needs:
-        spec = dispatch.NeedSpec.of(need, exclude=need.shifts.values_list("volunteer_id", flat=True))
-        spec.count = open_places(need)
+    if request.method == "POST":
+        made = 0
+        for need in sel.needs_for(actor).filter(
+            community=community, pk__in=_ids(request.POST.getlist("need"))
+        ):
+            chosen = Volunteer.objects.filter(pk__in=_ids(request.POST.getlist(f"need-{need.pk}")))
+            try:
+                made += len(call_out(actor=actor, need=need, volunteers=list(chosen)))
+            except ValidationError as exc:
+                messages.error(request, f"{need.title}: {_errors(exc)}")
+        messages.success(request, _("Called out %(n)d people.") % {"n": made})
+        return redirect(f"{reverse('volunteers:needs')}?community={community.code}")
+    open_needs, specs = [], []
+    for need in sel.needs_for(actor).filter(community=community, starts_at__gt=timezone.now()):
+        places = need.count - need.accepted - need.offered  # type: ignore[attr-defined]
+        if places <= 0:
+            continue
+        spec = dispatch.NeedSpec.of(
+            need,
+            exclude=need.shifts.values_list("volunteer_id", flat=True),
+            community_ids=coordinated_communities(actor, need),
+        )
+        spec.count = places
+        open_needs.append(need)
         specs.append(spec)
-    pool = dispatch.load_pool(
-        street_ids=[community.street_id], skill_ids={s for n in specs for s in n.skill_ids}
-    )
+    skills = {s for n in specs for s in n.skill_ids} if all(n.skill_ids for n in specs) else None
+    pool = dispatch.load_pool(street_ids=[community.street_id], skill_ids=skills)
     solution = dispatch.solve(pool, specs) if specs else None
     baseline = dispatch.greedy(pool, specs) if specs else None
-    if request.method == "POST" and solution is not None:
-        made = 0
-        for need in open_needs:
-            people = Volunteer.objects.filter(pk__in=[v for v, _c in solution.assigned.get(need.pk, [])])
-            made += len(call_out(actor=actor, need=need, volunteers=list(people)))
-        messages.success(
-            request, _("Called out %(n)d people for %(m)d needs.") % {"n": made, "m": len(open_needs)}
-        )
-        return redirect(f"{reverse('volunteers:needs')}?community={community.code}")
     names = Volunteer.objects.in_bulk(
         [v for people in (solution.assigned.values() if solution else []) for v, _c in people]
     )
@@ -403,11 +403,17 @@ def dispatch_all(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _year(request: HttpRequest) -> int:
+    text = request.GET.get("year", "")
+    year = int(text) if text.isdigit() else timezone.localdate().year
+    return year if 2000 <= year <= 2100 else timezone.localdate().year
+
+
 @login_required
 def honour_roll(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     _staff(actor)
-    year = int(request.GET.get("year") or timezone.localdate().year)
+    year = _year(request)
     return render(request, "volunteers/honour.html", {"rows": sel.honour_roll(actor, year), "year": year})
 
 
@@ -416,7 +422,8 @@ def enterprises(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     _staff(actor)
     if request.method == "POST":
-        enterprise = sel.enterprise_get(actor, int(request.POST.get("enterprise") or 0))
+        pk = request.POST.get("enterprise", "")
+        enterprise = sel.enterprise_get(actor, int(pk) if pk.isdigit() else 0)
         status = request.POST.get("status", "")
         if status not in Enterprise.Status.values:
             raise Http404
@@ -433,13 +440,13 @@ def enterprises(request: HttpRequest) -> HttpResponse:
 
 def _enterprise_page(request: HttpRequest, enterprise: Enterprise) -> HttpResponse:
     actor = _actor(request)
-    year = int(request.GET.get("year") or timezone.localdate().year)
+    year = _year(request)
     if request.GET.get("format") == "xlsx":
         audit_record(
             actor=actor, action="export", target=enterprise, street_id=enterprise.street_id, detail=str(year)
         )
         response = HttpResponse(
-            credit_record_xlsx(enterprise, sel.enterprise_people(enterprise, year), year),
+            credit_record_xlsx(enterprise, sel.enterprise_people(actor, enterprise, year), year),
             content_type=XLSX_CONTENT_TYPE,
         )
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(enterprise.name)}-{year}.xlsx"
@@ -454,7 +461,7 @@ def _enterprise_page(request: HttpRequest, enterprise: Enterprise) -> HttpRespon
         )
         messages.success(request, _("Team registered."))
         return redirect(request.path)
-    people = sel.enterprise_people(enterprise, year)
+    people = sel.enterprise_people(actor, enterprise, year)
     return render(
         request,
         "volunteers/enterprise.html",
@@ -488,9 +495,10 @@ def enrol(request: HttpRequest) -> HttpResponse:
         street_ids = enterprise_qs.values_list("street_id", flat=True)
         communities = Community.objects.filter(street_id__in=street_ids)
     else:
-        communities = communities_for(actor)
-        if not any(can_coordinate(actor, c.pk) for c in communities):
+        # Like the resident ledger, bulk imports are for commanders and street staff.
+        if not actor.can_import:
             raise PermissionDenied
+        communities = communities_for(actor)
     form = EnrolForm(
         request.POST or None, request.FILES or None, enterprises=enterprise_qs, communities=communities
     )
@@ -544,8 +552,9 @@ def me(request: HttpRequest) -> HttpResponse:
             return redirect("volunteers:pool")
         raise Http404
     if request.method == "POST":
+        shift_pk = request.POST.get("shift", "")
         shift = (
-            Shift.objects.filter(pk=request.POST.get("shift") or 0, volunteer=volunteer)
+            Shift.objects.filter(pk=int(shift_pk) if shift_pk.isdigit() else 0, volunteer=volunteer)
             .select_related("need", "volunteer")
             .first()
         )
@@ -560,7 +569,7 @@ def me(request: HttpRequest) -> HttpResponse:
                 request,
                 _("Thank you: see you there.")
                 if request.POST.get("answer") == "accept"
-                else _("Declined; someone else is asked."),
+                else _("Declined. Thank you for telling us."),
             )
         return redirect("volunteers:me")
     year = timezone.localdate().year
@@ -682,7 +691,7 @@ def injury_report(request: HttpRequest) -> HttpResponse:
     volunteer = Volunteer.objects.filter(user=actor).first()
     if volunteer is None:
         raise Http404
-    form = InjuryForm(request.POST, prefix="injury")
+    form = OwnInjuryForm(request.POST, prefix="injury")
     if form.is_valid():
         injury_record(actor=actor, volunteer=volunteer, injury=form.save(commit=False))
         messages.success(request, _("Reported. Your community will contact you about the insurance claim."))

@@ -238,7 +238,16 @@ def test_batch_dispatch_page_and_api(client: Client, force: Force) -> None:
         )
     page = client.get("/volunteers/dispatch/").content.decode()
     assert "两样都会" in page and "只会联络" in page
-    client.post("/volunteers/dispatch/")
+    needs = {n.title: n.pk for n in Need.objects.all()}
+    client.post(
+        "/volunteers/dispatch/",
+        {
+            "community_code": "nanli",
+            "need": list(needs.values()),
+            f"need-{needs['联络']}": [only.pk],
+            f"need-{needs['急救']}": [both.pk],
+        },
+    )
     assert set(Shift.objects.values_list("volunteer_id", "need__title")) == {
         (only.pk, "联络"),
         (both.pk, "急救"),
