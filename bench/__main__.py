@@ -30,6 +30,8 @@ BENCHMARKS = [
     "deadline_scan",
     "supplies_board",
     "supplies_concurrency",
+    "volunteer_assignment",
+    "candidate_ranking",
 ]
 
 
