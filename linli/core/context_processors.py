@@ -40,7 +40,7 @@ def _nav(request: HttpRequest, items: list[tuple[str, str, str]]) -> dict[str, A
     path = request.path
     nav = []
     for key, label, url in items:
-        active = path == url if key == "home" else path.startswith(url)
+        active = path == url if key in ("home", "me") else path.startswith(url)
         nav.append({"key": key, "label": label, "url": url, "active": active})
     from linli.comms.selectors import unread_count
 

@@ -78,7 +78,12 @@ class IssueForm(forms.Form):
     item = _item_field()
     quantity = QuantityInput()
     recipient = forms.ChoiceField(label=_("Issued to"), choices=Movement.Recipient.choices, initial="team")
-    team = forms.ChoiceField(label=_("Team"), choices=[("", "—"), *Team.choices], required=False)
+    team = forms.ChoiceField(
+        label=_("Team"),
+        choices=[("", "—"), *Team.choices],
+        required=False,
+        help_text=_("When issued to a team."),
+    )
     response: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Response"), queryset=None, required=False
     )  # type: ignore[arg-type]
@@ -99,6 +104,15 @@ class IssueForm(forms.Form):
     def __init__(self, *args: Any, responses: QuerySet[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["response"].queryset = responses  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        """The field the chosen recipient needs is marked on that field, not only above the form."""
+        data = super().clean() or {}
+        needed = {"team": "team", "response": "response", "household": "household", "other": "note"}
+        field = needed.get(data.get("recipient", ""))
+        if field and not data.get(field):
+            self.add_error(field, _("Fill this in for the recipient you chose."))
+        return data
 
 
 class TransferForm(forms.Form):

@@ -186,7 +186,8 @@ class BoardRow:
 
     @property
     def days_of_supply(self) -> Decimal | None:
-        if not self.daily_use:
+        """For use reckoned per resident or from a plan; a fixed stock (sandbags, pumps) is not "days"."""
+        if not self.daily_use or self.basis == Target.Basis.FIXED:
             return None
         return (self.on_hand / self.daily_use).quantize(Decimal("0.1"))
 
@@ -466,6 +467,10 @@ class PlanSupplyLine:
     @property
     def is_short(self) -> bool:
         return self.item is not None and self.quantity is not None and self.total < self.quantity
+
+    @property
+    def missing(self) -> Decimal:
+        return max(ZERO, (self.quantity or ZERO) - self.total)
 
 
 def plan_stock(plan: object) -> list[PlanSupplyLine]:

@@ -333,7 +333,7 @@ def lot_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     lot = sel.lot_get(actor, pk)
     if not can_move_stock(actor, lot.point):
         raise PermissionDenied
-    form = AdjustForm(request.POST or None)
+    form = AdjustForm(request.POST or None, initial={"kind": request.GET.get("kind", "adjust_in")})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -443,7 +443,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
             street_id=actor.street_id,
         )
         response = HttpResponse(movements_xlsx(_shown(actor, qs[:100_000])), content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = 'attachment; filename="supplies-ledger.xlsx"'
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(_('supplies-ledger'))}.xlsx"
         return response
     page = Paginator(qs, LEDGER_PAGE).get_page(request.GET.get("page"))
     page.object_list = _shown(actor, page.object_list)
@@ -471,7 +471,9 @@ def export_stock(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(
         stock_xlsx((point, s) for s in sel.point_stock(point)), content_type=XLSX_CONTENT_TYPE
     )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(point.name)}-stock.xlsx"
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(point.name + '-' + _('stock'))}.xlsx"
+    )
     return response
 
 
@@ -484,7 +486,9 @@ def export_community(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(
         stock_xlsx((p, s) for p in points for s in sel.point_stock(p)), content_type=XLSX_CONTENT_TYPE
     )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(community.name)}-stock.xlsx"
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(community.name + '-' + _('stock'))}.xlsx"
+    )
     return response
 
 
@@ -502,7 +506,7 @@ def stock_card(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("format") == "html":
         return render(request, "supplies/stock_card.html", context)
     audit_record(actor=actor, action="export", target=point, detail=_("stock card"))
-    return pdf_response(request, "supplies/stock_card.html", context, f"{point.name}-stock-card.pdf")
+    return pdf_response(request, "supplies/stock_card.html", context, f"{point.name}-{_('stock card')}.pdf")
 
 
 # Requests ---------------------------------------------------------------------------------------

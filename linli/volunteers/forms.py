@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from linli.registry.models import Building
@@ -20,6 +21,7 @@ from linli.volunteers.models import (
     Training,
     Volunteer,
 )
+from linli.volunteers.services import clean_credit_code, clean_id_number, clean_phone
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -51,18 +53,37 @@ class AvailabilityField(forms.MultipleChoiceField):
         return value
 
 
+def _clean_with(check: Any) -> Any:
+    """A form clean_<field> that runs the services' own check, so every problem shows at once."""
+    field = check.__name__.removeprefix("clean_")
+
+    def clean(self: forms.Form) -> Any:
+        try:
+            return check(self.cleaned_data.get(field, ""))
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+    return clean
+
+
+def _password() -> forms.CharField:
+    return forms.CharField(
+        label=_("Choose a password"),
+        min_length=8,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"min_length": _("Use at least 8 characters.")},
+    )
+
+
 class SignUpForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=50)
     phone = forms.CharField(
         label=_("Mobile phone"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        help_text=_("You sign in with this number."),
     )
-    password = forms.CharField(
-        label=_("Choose a password"),
-        min_length=8,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password = _password()
     id_number = forms.CharField(
         label=_("ID number"),
         max_length=20,
@@ -76,6 +97,9 @@ class SignUpForm(forms.Form):
     availability = AvailabilityField(label=_("When you are usually free"))
     on_call = forms.BooleanField(label=_("Call me at any time, nights too, in an emergency"), required=False)
     consent = forms.BooleanField(label=_("I have read the volunteer agreement above and accept it"))
+
+    clean_phone = _clean_with(clean_phone)
+    clean_id_number = _clean_with(clean_id_number)
 
     def __init__(self, *args: Any, community: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -183,11 +207,10 @@ class EnterpriseForm(forms.Form):
     phone = forms.CharField(
         label=_("Contact's mobile phone"), max_length=20, help_text=_("You sign in with this number.")
     )
-    password = forms.CharField(
-        label=_("Choose a password"),
-        min_length=8,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password = _password()
+
+    clean_phone = _clean_with(clean_phone)
+    clean_credit_code = _clean_with(clean_credit_code)
 
 
 class EnterpriseTeamForm(forms.ModelForm):

@@ -288,6 +288,15 @@ class EnrolmentImporter:
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
+        if status == Volunteer.Status.APPLIED and outcome.created:
+            from linli.volunteers.services import tell_coordinators
+
+            tell_coordinators(
+                job.community_id,
+                _("%(enterprise)s enrolled %(n)d employees: approve them")
+                % {"enterprise": enterprise.name, "n": outcome.created},
+                "/volunteers/?status=applied",
+            )
         return outcome
 
     def preview_row(self, record: dict[str, Any]) -> dict[str, str]:

@@ -4,6 +4,7 @@ answers and back-fill, check-in and hours, points, injuries."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,6 +76,25 @@ def clean_id_number(raw: object) -> str:
         return parse_id_number(raw).number
     except InvalidIdentity as exc:
         raise ValidationError(str(exc)) from None
+
+
+# GB 32100-2015: the unified social credit code's 18 characters come from this set; the last is a check.
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
+
+def clean_credit_code(raw: object) -> str:
+    code = unicodedata.normalize("NFKC", str(raw or "")).strip().upper()
+    if len(code) != 18 or any(c not in _CREDIT_CHARS for c in code):
+        raise ValidationError(
+            _("The unified social credit code has 18 digits and capital letters (no I, O, S, V or Z).")
+        )
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    if _CREDIT_CHARS[(31 - total % 31) % 31] != code[17]:
+        raise ValidationError(
+            _("The last character of the credit code does not match: check it against the business licence.")
+        )
+    return code
 
 
 # Sign-up and the registry ---------------------------------------------------------------------------
@@ -157,7 +177,7 @@ def volunteer_sign_up(
             detail=_("volunteer sign-up"),
             community_id=community.pk,
         )
-    _tell_coordinators(
+    tell_coordinators(
         volunteer.community_id,
         _("New volunteer application: %(name)s") % {"name": volunteer.name},
         f"/volunteers/{volunteer.pk}/",
@@ -165,7 +185,7 @@ def volunteer_sign_up(
     return volunteer
 
 
-def _tell_coordinators(community_id: int, title: str, url: str) -> None:
+def tell_coordinators(community_id: int, title: str, url: str) -> None:
     people = User.objects.filter(
         community_id=community_id, role__in=[Role.COMMUNITY_ADMIN, Role.TEAM_MEMBER], is_active=True
     ).values_list("pk", flat=True)
@@ -351,7 +371,7 @@ def injury_record(*, actor: User, volunteer: Volunteer, injury: Injury) -> Injur
     injury.recorded_by = actor
     injury.save()
     audit_record(actor=actor, action=AuditLog.Action.CREATE, target=volunteer, detail=_("injury on duty"))
-    _tell_coordinators(
+    tell_coordinators(
         volunteer.community_id,
         _("Injury on duty: %(name)s") % {"name": volunteer.name},
         f"/volunteers/{volunteer.pk}/",
@@ -389,9 +409,7 @@ def enterprise_register(
     address: str = "",
 ) -> Enterprise:
     """A company registers to enrol its trained employees (云入库); the street approves it."""
-    code = credit_code.strip().upper()
-    if len(code) != 18 or not code.isalnum():
-        raise ValidationError(_("The unified social credit code has 18 letters and digits."))
+    code = clean_credit_code(credit_code)
     phone_number = clean_phone(phone)
     with transaction.atomic():
         if Enterprise.objects.filter(credit_code=code).exists():
@@ -619,6 +637,34 @@ def shift_answer(*, actor: User, shift: Shift, accept: bool) -> Shift:
     return current
 
 
+def shift_cancel_by_volunteer(*, actor: User, shift: Shift) -> Shift:
+    """A volunteer who accepted cannot come after all: before the shift starts the place goes back to
+    the need and is back-filled, as a decline would be."""
+    if shift.volunteer.user_id != actor.pk:
+        raise PermissionDenied
+    with transaction.atomic():
+        current = Shift.objects.select_for_update().get(pk=shift.pk)
+        if current.status != Shift.Status.ACCEPTED or current.checked_in_at is not None:
+            raise ValidationError(_("This shift cannot be given up any more."))
+        if current.starts_at <= timezone.now():
+            raise ValidationError(_("The shift has started: tell the site lead."))
+        current.status, current.answered_at = Shift.Status.DECLINED, timezone.now()
+        current.save(update_fields=["status", "answered_at"])
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=current.need,
+            detail=_("gave up an accepted shift"),
+        )
+    tell_coordinators(
+        shift.need.community_id,
+        _("%(name)s cannot come: %(title)s") % {"name": shift.volunteer.name, "title": shift.need.title},
+        f"/volunteers/needs/{shift.need_id}/",
+    )
+    backfill(need=shift.need)
+    return current
+
+
 def _accepted(need: Need) -> int:
     return need.shifts.filter(status=Shift.Status.ACCEPTED).count()
 
@@ -697,9 +743,9 @@ def check_in(*, actor: User, need: Need, at: dt.datetime | None = None) -> Shift
         return shift
     if now < need.starts_at - CHECKIN_EARLY or now > need.ends_at:
         raise ValidationError(
-            _("Check-in is open from an hour before the shift until it ends (%(start)s–%(end)s).")
+            _("Check-in is open from %(start)s to %(end)s (an hour before the shift until it ends).")
             % {
-                "start": f"{timezone.localtime(need.starts_at):%H:%M}",
+                "start": f"{timezone.localtime(need.starts_at - CHECKIN_EARLY):%m-%d %H:%M}",
                 "end": f"{timezone.localtime(need.ends_at):%H:%M}",
             }
         )

@@ -65,6 +65,7 @@ from linli.volunteers.services import (
     open_places,
     rank_candidates,
     shift_answer,
+    shift_cancel_by_volunteer,
     training_add,
     volunteer_reveal,
     volunteer_save,
@@ -146,6 +147,10 @@ def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=actor, volunteer=volunteer, status=action, note=request.POST.get("note", "")
                 )
                 messages.success(request, _("Status changed."))
+                if action == "active" and not volunteer.is_insured():
+                    messages.warning(
+                        request, _("No valid volunteer insurance is recorded: add it before the first shift.")
+                    )
                 return redirect("volunteers:detail", pk)
             if action == "certificate":
                 form = CertificateForm(request.POST, request.FILES, prefix="cert")
@@ -414,7 +419,13 @@ def honour_roll(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     _staff(actor)
     year = _year(request)
-    return render(request, "volunteers/honour.html", {"rows": sel.honour_roll(actor, year), "year": year})
+    rows = sel.honour_roll(actor, year)
+    ranked: list[tuple[int, Volunteer, Any, Any]] = []
+    for n, (v, points, hours) in enumerate(rows, start=1):
+        # Equal points and hours share a place (1, 2, 2, 4).
+        same = ranked and (ranked[-1][2], ranked[-1][3]) == (points, hours)
+        ranked.append((ranked[-1][0] if same else n, v, points, hours))
+    return render(request, "volunteers/honour.html", {"rows": ranked, "year": year})
 
 
 @login_required
@@ -561,7 +572,10 @@ def me(request: HttpRequest) -> HttpResponse:
         if shift is None:
             raise Http404
         try:
-            shift_answer(actor=actor, shift=shift, accept=request.POST.get("answer") == "accept")
+            if request.POST.get("answer") == "withdraw":
+                shift_cancel_by_volunteer(actor=actor, shift=shift)
+            else:
+                shift_answer(actor=actor, shift=shift, accept=request.POST.get("answer") == "accept")
         except ValidationError as exc:
             messages.error(request, _errors(exc))
         else:

@@ -276,7 +276,7 @@ def test_an_enterprise_registers_is_approved_and_enrols_employees_from_a_spreads
         {
             "street": w.community.street_id,
             "name": "京南物业",
-            "credit_code": "91110105MA01ABCD2X",
+            "credit_code": "91110105MA01ABCD26",
             "contact": "陈经理",
             "phone": "13901010001",
             "password": "secret-pass-1",

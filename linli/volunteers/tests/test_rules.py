@@ -60,7 +60,7 @@ def test_sign_up_cannot_claim_an_active_or_staff_registered_record(force: Force)
     enterprise = Enterprise.objects.create(
         street=force.world.community.street,
         name="京南",
-        credit_code="91110105MA01ABCD2X",
+        credit_code="91110105MA01ABCD26",
         contact="陈",
         phone="13900000000",
         status="approved",
@@ -89,7 +89,7 @@ def test_an_enterprise_upload_never_takes_over_someone_else_s_record(client: Cli
     enterprise = Enterprise.objects.create(
         street=w.community.street,
         name="京南",
-        credit_code="91110105MA01ABCD2X",
+        credit_code="91110105MA01ABCD26",
         contact="陈",
         phone="13900000000",
         status="approved",
@@ -126,7 +126,7 @@ def test_a_coordinator_upload_cannot_reach_another_community_s_volunteer(
     enterprise = Enterprise.objects.create(
         street=w.community.street,
         name="京南",
-        credit_code="91110105MA01ABCD2X",
+        credit_code="91110105MA01ABCD26",
         contact="陈",
         phone="13900000000",
         status="approved",
@@ -404,3 +404,40 @@ def test_list_pages_read_a_constant_number_of_queries(
     ):
         with django_assert_max_num_queries(limit):
             assert client.get(url).status_code == 200, url
+
+
+def test_credit_codes_are_checked_like_the_business_licence() -> None:
+    from linli.volunteers.services import clean_credit_code
+
+    assert clean_credit_code(" 91110105ma01abcd26 ") == "91110105MA01ABCD26"
+    for bad in ("91110105MA01ABCD27", "91110105MA02XYZQ01", "123"):
+        with pytest.raises(ValidationError):
+            clean_credit_code(bad)
+
+
+def test_sign_up_shows_every_problem_at_once(client: Client, force: Force) -> None:
+    page = client.post(
+        f"/v/signup/{force.world.community.code}/",
+        {"name": "赵", "phone": "1234567", "password": "abc", "id_number": "110101199001011230", "consent": "on"},
+    ).content.decode()
+    assert page.count('class="errorlist"') >= 3 and "at least 8 characters" in page
+
+
+def test_a_volunteer_who_cannot_come_after_all_is_back_filled(force: Force) -> None:
+    from linli.volunteers.services import shift_cancel_by_volunteer
+
+    a = make_volunteer(force, "甲", "first-aid")
+    b = make_volunteer(force, "乙", "first-aid")
+    need = need_for(force)
+    call_out(actor=force.liaison_lead, need=need, volunteers=[a])
+    shift = Shift.objects.get(volunteer=a)
+    shift_answer(actor=a.user, shift=shift, accept=True)  # type: ignore[arg-type]
+    shift_cancel_by_volunteer(actor=a.user, shift=Shift.objects.get(pk=shift.pk))  # type: ignore[arg-type]
+    assert Shift.objects.get(pk=shift.pk).status == "declined"
+    assert Shift.objects.get(volunteer=b).status == "offered"
+
+
+def test_refusals_are_pages_in_the_layout(client: Client, force: Force) -> None:
+    login(client, force.world.alice)
+    page = client.get("/supplies/import/")
+    assert page.status_code == 403 and 'class="nav"' in page.content.decode()
