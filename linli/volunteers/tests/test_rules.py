@@ -418,7 +418,13 @@ def test_credit_codes_are_checked_like_the_business_licence() -> None:
 def test_sign_up_shows_every_problem_at_once(client: Client, force: Force) -> None:
     page = client.post(
         f"/v/signup/{force.world.community.code}/",
-        {"name": "赵", "phone": "1234567", "password": "abc", "id_number": "110101199001011230", "consent": "on"},
+        {
+            "name": "赵",
+            "phone": "1234567",
+            "password": "abc",
+            "id_number": "110101199001011230",
+            "consent": "on",
+        },
     ).content.decode()
     assert page.count('class="errorlist"') >= 3 and "at least 8 characters" in page
 
