@@ -721,6 +721,25 @@ def stocktake_discard(*, actor: User, sheet: Stocktake) -> None:
     )
 
 
+def stocktake_save(*, actor: User, sheet: Stocktake, counts: Mapping[int, tuple[object, str]]) -> int:
+    """Keep what has been counted so far (a count of a big store takes more than one visit); nothing is
+    posted. Returns how many lines hold a count."""
+    _require(actor, sheet.point)
+    if sheet.status != Stocktake.Status.OPEN:
+        raise ValidationError(_("This count sheet was already posted or set aside."))
+    saved = 0
+    for line in sheet.lines.select_related("lot__item"):
+        raw, reason = counts.get(line.pk, ("", ""))
+        try:
+            line.counted = count_of(line.lot.item, raw) if str(raw).strip() else None
+        except ValidationError:
+            line.counted = None  # a half-typed number is not kept; the sheet says so when posting
+        line.reason = str(reason).strip()[:200]
+        line.save(update_fields=["counted", "reason"])
+        saved += line.counted is not None
+    return saved
+
+
 def stocktake_post(
     *, actor: User, sheet: Stocktake, counts: Mapping[int, tuple[object, str]]
 ) -> list[Movement]:

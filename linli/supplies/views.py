@@ -58,6 +58,7 @@ from linli.supplies.services import (
     request_receive,
     stocktake_discard,
     stocktake_post,
+    stocktake_save,
     stocktake_start,
     supplies_adjust,
     supplies_dispose,
@@ -378,6 +379,18 @@ def stocktake(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not can_move_stock(actor, sheet.point):
             raise PermissionDenied
+        if request.POST.get("save"):
+            counts = {
+                line.pk: (request.POST.get(f"count-{line.pk}", ""), request.POST.get(f"reason-{line.pk}", ""))
+                for line in lines
+            }
+            saved = stocktake_save(actor=actor, sheet=sheet, counts=counts)
+            messages.success(
+                request,
+                _("Saved %(n)d of %(m)d counts; post the sheet when everything is counted.")
+                % {"n": saved, "m": len(lines)},
+            )
+            return redirect("supplies:stocktake", sheet.pk)
         if request.POST.get("discard"):
             stocktake_discard(actor=actor, sheet=sheet)
             messages.info(request, _("The count sheet was set aside; nothing was posted."))

@@ -581,3 +581,23 @@ def test_the_commander_edits_a_storage_point_and_others_cannot(client: Client, s
     stock.point.refresh_from_db()
     assert stock.point.keeper == "刘芳" and stock.point.address == "新地址"
     assert AuditLog.objects.filter(action="update", target_id=str(stock.point.pk)).exists()
+
+
+def test_a_count_can_be_saved_half_way_and_posted_later(client: Client, stock: Stock) -> None:
+    receive(stock, 10, batch="A")
+    receive(stock, 5, batch="B")
+    login(client, stock.logistics)
+    client.post(f"/supplies/points/{stock.point.pk}/stocktake/")
+    sheet = stock.point.stocktakes.get()
+    a, b = sheet.lines.order_by("lot__batch")
+    client.post(
+        f"/supplies/stocktakes/{sheet.pk}/", {"save": "1", f"count-{a.pk}": "10", f"count-{b.pk}": ""}
+    )
+    a.refresh_from_db()
+    sheet.refresh_from_db()
+    assert a.counted == 10 and sheet.status == "open" and not Movement.objects.filter(kind="adjust").exists()
+    page = client.get(f"/supplies/stocktakes/{sheet.pk}/").content.decode()
+    assert 'value="10"' in page
+    client.post(f"/supplies/stocktakes/{sheet.pk}/", {f"count-{a.pk}": "10", f"count-{b.pk}": "5"})
+    sheet.refresh_from_db()
+    assert sheet.status == "posted"
