@@ -257,3 +257,32 @@ def run_child(name: str, *, echo: Callable[[str], None] = log) -> ChildResult:
         if isinstance(parsed, dict):
             figures = parsed
     return ChildResult(name, figures, round(timer.seconds, 1), returncode)
+
+
+def analyze() -> None:
+    """Statistics, and on PostgreSQL the hint bits and visibility map, as autovacuum would leave them;
+    without it the first measured pass pays for the load by dirtying every page it reads."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def open_cached_dataset(
+    name: str, cache: Path, build: Callable[[], None], *, stale: str | None = None
+) -> float:
+    """Open benchmark `name`'s database with its data set: on SQLite from the cached copy when there is
+    one, otherwise built (then cached, replacing older copies `stale`-*.sqlite3). Returns the seconds
+    spent building (0 when cached)."""
+    if uses_sqlite_files() and cache.exists():
+        open_database(name, source=cache)
+        return 0.0
+    open_database(name)
+    with Timer() as timer:
+        build()
+    log(f"built in {timer.seconds:.1f} s")
+    if uses_sqlite_files():
+        for old in OUT_DIR.glob(f"{stale or name}-*.sqlite3"):
+            old.unlink()
+        snapshot_database(name, cache)
+    return timer.seconds

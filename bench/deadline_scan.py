@@ -31,14 +31,13 @@ from bench.common import (
     Figures,
     Target,
     Timer,
+    analyze,
     child_main,
     fingerprint,
     log,
-    open_database,
+    open_cached_dataset,
     query_logging_off,
     schema_fingerprint,
-    snapshot_database,
-    uses_sqlite_files,
 )
 from bench.plan_activation import plan_document
 
@@ -313,32 +312,16 @@ def insert_tasks(areas: Sequence[Area]) -> None:
 
 
 def build() -> None:
-    from django.db import connection
 
     areas = build_areas()
     log(f"writing {TASKS:,} tasks …")
     insert_tasks(areas)
-    with connection.cursor() as cursor:
-        # Statistics, and on PostgreSQL the hint bits and visibility map, as autovacuum would leave them;
-        # without it the first pass pays for the load by dirtying every page it reads.
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    analyze()
 
 
 def open_dataset() -> float:
-    """This benchmark's database holding the tasks; returns the seconds spent building it (0 if cached)."""
-    cache = dataset_cache()
-    if uses_sqlite_files() and cache.exists():
-        open_database(NAME, source=cache)
-        return 0.0
-    open_database(NAME)
-    with Timer() as timer:
-        build()
-    log(f"built in {timer.seconds:.1f} s")
-    if uses_sqlite_files():
-        for stale in OUT_DIR.glob(f"{NAME}-*.sqlite3"):
-            stale.unlink()
-        snapshot_database(NAME, cache)
-    return timer.seconds
+    """This benchmark's database with its data set; the seconds spent building it (0 if cached)."""
+    return open_cached_dataset(NAME, dataset_cache(), build)
 
 
 def run() -> Figures:

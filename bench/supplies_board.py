@@ -37,14 +37,13 @@ from bench.common import (
     Figures,
     Target,
     Timer,
+    analyze,
     child_main,
     fingerprint,
     log,
-    open_database,
+    open_cached_dataset,
     query_logging_off,
     schema_fingerprint,
-    snapshot_database,
-    uses_sqlite_files,
 )
 from bench.deadline_scan import chunks
 from bench.plan_activation import plan_document
@@ -396,26 +395,12 @@ def build() -> None:
             f"UPDATE {connection.ops.quote_name(Lot._meta.db_table)} SET on_hand = %s WHERE id = %s",
             [(str(lot.balance), lot.id) for lot in lots],
         )
-    with connection.cursor() as cursor:
-        # Statistics, and on PostgreSQL the hint bits and visibility map, as autovacuum would leave them.
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    analyze()
 
 
 def open_dataset() -> float:
-    """This benchmark's database holding the ledger; returns the seconds spent building it (0 if cached)."""
-    cache = dataset_cache()
-    if uses_sqlite_files() and cache.exists():
-        open_database(NAME, source=cache)
-        return 0.0
-    open_database(NAME)
-    with Timer() as timer:
-        build()
-    log(f"built in {timer.seconds:.1f} s")
-    if uses_sqlite_files():
-        for stale in OUT_DIR.glob(f"{NAME}-*.sqlite3"):
-            stale.unlink()
-        snapshot_database(NAME, cache)
-    return timer.seconds
+    """This benchmark's database with its data set; the seconds spent building it (0 if cached)."""
+    return open_cached_dataset(NAME, dataset_cache(), build)
 
 
 def median_ms(call: Callable[[], T], runs: int) -> tuple[float, T]:

@@ -55,16 +55,15 @@ from bench.common import (
     Figures,
     Target,
     Timer,
+    analyze,
     child_main,
     fingerprint,
     log,
-    open_database,
+    open_cached_dataset,
     peak_mb,
     process_peak_mb,
     query_logging_off,
     schema_fingerprint,
-    snapshot_database,
-    uses_sqlite_files,
 )
 from bench.deadline_scan import chunks
 
@@ -553,28 +552,12 @@ def build() -> None:
         shifts = write(Shift, SHIFT_COLUMNS, shift_rows(rng, staffed, active_by_community))
         write_needs(rng, areas, skills, count=NEEDS, status="open", days=3)
         log(f"{STAFFED_NEEDS:,} staffed needs with {shifts:,} shifts; {NEEDS:,} open needs")
-    with connection.cursor() as cursor:
-        # Statistics, and on PostgreSQL the hint bits and visibility map, as autovacuum would leave them.
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    analyze()
 
 
 def open_dataset(name: str) -> float:
-    """This benchmark's database holding the volunteers and needs; returns the seconds spent building
-    it (0 if cached)."""
-    cache = dataset_cache()
-    if uses_sqlite_files() and cache.exists():
-        open_database(name, source=cache)
-        return 0.0
-    open_database(name)
-    log("building the volunteer data set …")
-    with Timer() as timer:
-        build()
-    log(f"built in {timer.seconds:.1f} s")
-    if uses_sqlite_files():
-        for stale in OUT_DIR.glob(f"{CACHE_PREFIX}-*.sqlite3"):
-            stale.unlink()
-        snapshot_database(name, cache)
-    return timer.seconds
+    """This benchmark's database with its data set; the seconds spent building it (0 if cached)."""
+    return open_cached_dataset(name, dataset_cache(), build, stale=CACHE_PREFIX)
 
 
 def reset_peak() -> bool:

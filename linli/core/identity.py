@@ -107,6 +107,10 @@ def normalize_id_text(raw: object) -> str:
 
 def parse_id_number(raw: object) -> IdNumber:
     """Validate an ID number and derive birth date and sex. Raises InvalidIdentity with a reason."""
+    if isinstance(raw, float):  # a spreadsheet cell Excel turned into a number: its last digits are gone
+        raise InvalidIdentity(
+            _("Excel stored the ID number as a number and lost its last digits; format the column as text")
+        )
     text = normalize_id_text(raw)
     if not text:
         raise InvalidIdentity(_("the ID number is missing"))

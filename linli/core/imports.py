@@ -9,7 +9,7 @@ rejected rows can be downloaded as an .xlsx error report.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -35,6 +35,17 @@ class RowError:
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}
+
+
+def row_checker(row: int, labels: Mapping[str, object]) -> tuple[list[RowError], Callable[[str, str], None]]:
+    """One row's problem list and the function that adds a problem to it, named by the column label a
+    person sees in the file."""
+    errors: list[RowError] = []
+
+    def fail(column: str, message: str) -> None:
+        errors.append(RowError(row, str(labels[column]), message))
+
+    return errors, fail
 
 
 @dataclass
@@ -96,6 +107,8 @@ class ImportPage:
     created_label: Any
     done_url: str
     done_label: Any
+    # Accounts without an area (enterprise contacts) may follow the imports of this kind they uploaded.
+    uploader_follows: bool = False
 
 
 _PAGES: dict[str, ImportPage] = {}
@@ -109,8 +122,8 @@ def import_page(kind: str) -> ImportPage:
     return _PAGES[kind]
 
 
-def import_kinds() -> list[str]:
-    return list(_PAGES)
+def import_kinds(*, uploader_follows: bool = False) -> list[str]:
+    return [kind for kind, page in _PAGES.items() if page.uploader_follows or not uploader_follows]
 
 
 def import_create(

@@ -31,6 +31,7 @@ from linli.core.imports import (
     RowError,
     register_import_page,
     register_importer,
+    row_checker,
 )
 from linli.core.models import ImportJob, User
 from linli.core.spreadsheet import Column, Table, iter_chunks
@@ -246,10 +247,7 @@ class ResidentImporter:
             return result
         first_seen: dict[str, int] = {}
         for row, values in table.rows:
-            errors: list[RowError] = []
-
-            def fail(column: str, message: str, row: int = row, errors: list[RowError] = errors) -> None:
-                errors.append(RowError(row, _LABEL[column], message))
+            errors, fail = row_checker(row, _LABEL)
 
             name = fold(values.get("name", "")).replace("•", "·")
             if not name:
@@ -259,18 +257,10 @@ class ResidentImporter:
 
             raw_id = values.get("id_number", "")
             identity = None
-            if isinstance(raw_id, float):
-                fail(
-                    "id_number",
-                    _(
-                        "Excel stored the ID number as a number and lost its last digits; format the column as text"
-                    ),
-                )
-            else:
-                try:
-                    identity = parse_id_number(raw_id)
-                except InvalidIdentity as exc:
-                    fail("id_number", f"{raw_id}: {exc}")
+            try:
+                identity = parse_id_number(raw_id)
+            except InvalidIdentity as exc:
+                fail("id_number", f"{raw_id}: {exc}")
             if identity is not None:
                 seen = first_seen.get(identity.number)
                 if seen is not None:

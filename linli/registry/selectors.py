@@ -185,6 +185,17 @@ def communities_for(actor: User) -> QuerySet[Community]:
     return qs if ids is None else qs.filter(pk__in=ids)
 
 
+def community_chosen(actor: User, code: str | None) -> Community:
+    """The community a page is about: the one picked (a street account chooses), else the actor's own,
+    else the first in scope; 404 when the actor has none."""
+    communities = communities_for(actor)
+    community = communities.filter(code=code).first() if code else None
+    community = community or communities.filter(pk=actor.community_id or 0).first() or communities.first()
+    if community is None:
+        raise Http404
+    return community
+
+
 def community_get(actor: User, code: str) -> Community:
     community = communities_for(actor).filter(code=code).first()
     if community is None:

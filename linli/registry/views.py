@@ -31,7 +31,7 @@ from linli.core.imports import (
 )
 from linli.core.jobs import import_commit_job, import_preview_job
 from linli.core.models import ImportJob, User
-from linli.core.roles import Role, ScopeLevel
+from linli.core.roles import ScopeLevel
 from linli.core.selectors import audit_for_target
 from linli.registry.forms import SPECIAL_FILTER_CHOICES, BuildingForm, ImportForm, ResidentForm
 from linli.registry.io import RESIDENT_KIND
@@ -281,10 +281,12 @@ def _require_import(actor: User) -> None:
 
 
 def _import_get(actor: User, pk: int) -> ImportJob:
-    """An import the actor may follow: any kind in their area, or (for an enterprise contact, whose
-    account has no area) the enrolments they uploaded themselves."""
-    if actor.role == Role.ENTERPRISE and not actor.is_superuser:
-        job = ImportJob.objects.filter(pk=pk, created_by=actor, kind__in=import_kinds()).first()
+    """An import the actor may follow: any kind in their area, or, for an account without an area, the
+    imports they uploaded themselves of a kind whose page allows it (enterprise enrolment)."""
+    if actor.is_outside:
+        job = ImportJob.objects.filter(
+            pk=pk, created_by=actor, kind__in=import_kinds(uploader_follows=True)
+        ).first()
         if job is None:
             raise Http404
         return job

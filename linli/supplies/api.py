@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.core.models import User
-from linli.registry.selectors import community_get
+from linli.registry.selectors import community_get, household_get
 from linli.response.selectors import response_get
 from linli.supplies import selectors as sel
 from linli.supplies.models import Item, Lot, Movement
@@ -134,7 +134,7 @@ def post_movement(request: HttpRequest, data: MovementIn) -> Status:
     if item is None:
         return Status(400, ErrorOut(detail=f"unknown item {data.item!r}"))
     try:
-        movements = _post(actor, data, item)
+        movements = _apply(actor, data, item)
     except InsufficientStock as exc:
         return Status(409, exc.as_dict())
     except ValidationError as exc:
@@ -150,7 +150,7 @@ def _need(value: int | None, name: str) -> int:
     return value
 
 
-def _post(actor: User, data: MovementIn, item: Item) -> list[Movement]:
+def _apply(actor: User, data: MovementIn, item: Item) -> list[Movement]:
     if data.kind == "receive":
         point = sel.point_get(actor, _need(data.to, "to"))
         return [
@@ -180,14 +180,12 @@ def _post(actor: User, data: MovementIn, item: Item) -> list[Movement]:
     if data.kind == "issue":
         point = sel.point_get(actor, _need(data.from_, "from"))
         lot = _lot(actor, data, item) if data.lot else None
-        if lot is not None and lot.point_id != point.pk:
-            raise ValidationError("the lot is not at this storage point")
         r = data.recipient or RecipientIn()
         recipient = Recipient(
             kind=r.kind,
             team=r.team,
             response=response_get(actor, r.response) if r.response else None,
-            household=_household(actor, r.household) if r.household else None,
+            household=household_get(actor, r.household) if r.household else None,
             note=r.note,
         )
         return supplies_issue(
@@ -211,9 +209,3 @@ def _lot(actor: User, data: MovementIn, item: Item) -> Lot:
     if lot.item_id != item.pk:
         raise ValidationError("the lot holds a different item")
     return lot
-
-
-def _household(actor: User, pk: int):  # type: ignore[no-untyped-def]
-    from linli.registry.selectors import household_get
-
-    return household_get(actor, pk)

@@ -18,9 +18,9 @@ from linli.core.imports import (
     CheckResult,
     CommitResult,
     ImportPage,
-    RowError,
     register_import_page,
     register_importer,
+    row_checker,
 )
 from linli.core.models import ImportJob, User
 from linli.core.spreadsheet import Column, Table, fold_text, parse_day
@@ -103,10 +103,7 @@ class OpeningStockImporter:
         today = timezone.localdate()
         seen: dict[tuple[int, int, str, dt.date | None], int] = {}
         for row, values in table.rows:
-            errors: list[RowError] = []
-
-            def fail(column: str, message: str, row: int = row, errors: list[RowError] = errors) -> None:
-                errors.append(RowError(row, _LABEL[column], message))
+            errors, fail = row_checker(row, _LABEL)
 
             point = points.get(fold_text(values.get("point")))
             if point is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from django.utils import timezone
 from linli.core.access import NOTHING, community_ids_in_scope, scope_q
 from linli.core.models import User
 from linli.core.roles import ScopeLevel
+from linli.core.spreadsheet import fold_text
 from linli.registry.models import Community, Household, Resident
 from linli.supplies.models import (
     ROTATION_DAYS,
@@ -331,21 +331,20 @@ def _plan_needs(plan_ids: list[int]) -> dict[int, list[tuple[str, Decimal]]]:
     return needs
 
 
-_BRACKETS = re.compile(r"[（(].*?[）)]")
+_BRACKETED = re.compile(r"\(.*?\)")
 
 
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "")
-    return re.sub(r"\s+", "", _BRACKETS.sub("", text)).lower()
+def _keys(text: str) -> set[str]:
+    """A name as typed, and without its bracketed note; fold_text turns （） into ()."""
+    folded = fold_text(text)
+    return {folded, _BRACKETED.sub("", folded)}
 
 
 def matches(item: Item, text: str) -> bool:
     """Does a plan's free-text supply line mean this catalogue item? Exact names and aliases, with
     or without a bracketed note ("抽水泵（潜水泵）")."""
-    wanted = {_norm(text), re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()}
-    return any(
-        _norm(name) in wanted or re.sub(r"\s+", "", name).lower() in wanted for name in item.names() if name
-    )
+    wanted = _keys(text)
+    return any(_keys(name) & wanted for name in item.names() if name)
 
 
 def match_item(text: str, catalogue: list[Item]) -> Item | None:
@@ -422,10 +421,9 @@ def requests_for_response(response: Any) -> list[SupplyRequest]:
 
 
 def requests_for(actor: User, *, open_only: bool = True) -> QuerySet[SupplyRequest]:
-    ids = community_ids_in_scope(actor)
-    qs = SupplyRequest.objects.select_related("item", "community", "response", "requested_by", "issued_from")
-    if ids is not None:
-        qs = qs.filter(community_id__in=ids)
+    qs = SupplyRequest.objects.filter(scope_q(actor, grid=None)).select_related(
+        "item", "community", "response", "requested_by", "issued_from"
+    )
     if open_only:
         qs = qs.filter(
             status__in=[
@@ -510,12 +508,6 @@ def latest_stocktake(point: StoragePoint) -> Stocktake | None:
     return (
         Stocktake.objects.filter(point=point, status=Stocktake.Status.POSTED).order_by("-posted_at").first()
     )
-
-
-def communities_with_points(actor: User) -> QuerySet[Community]:
-    ids = community_ids_in_scope(actor)
-    qs = Community.objects.all()
-    return qs if ids is None else qs.filter(pk__in=ids)
 
 
 def with_actions(actor: User, rows: list[SupplyRequest]) -> list[SupplyRequest]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -383,6 +383,10 @@ def supplies_issue(
     amount = quantity_of(item, quantity)
     recipient.check(point)
     override = override_reason.strip()
+    if lot is not None and (lot.point_id != point.pk or lot.item_id != item.pk):
+        raise ValidationError(
+            _("That lot is not %(item)s at %(point)s.") % {"item": item.label, "point": point}
+        )
     if lot is not None and lot.is_expired() and not override:
         raise ValidationError(
             _("This lot expired on %(day)s: give a reason to issue it anyway.") % {"day": lot.expiry}
@@ -837,22 +841,17 @@ def request_create(
 
 
 def _tell_logistics(request: SupplyRequest, actor: User) -> None:
-    from linli.comms.services import Message, notify_many
+    from linli.comms.services import notify
     from linli.core.selectors import community_staff
 
-    people = (
-        community_staff(request.community_id)
-        .filter(Q(role__in=[Role.COMMUNITY_ADMIN, Role.TEAM_MEMBER]))
-        .exclude(pk=actor.pk)
-    )
-    title = _("Supplies requested: %(item)s × %(n)s") % {
-        "item": request.item.label,
-        "n": fmt(request.quantity),
-    }
-    url = request.response.get_absolute_url() + "#supplies"
-    body = f"{request.get_team_display()} · {request.note}".strip(" ·")
-    notify_many(
-        Message(user_id=pk, title=title, body=body, url=url) for pk in people.values_list("pk", flat=True)
+    notify(
+        users=community_staff(request.community_id)
+        .filter(role__in=[Role.COMMUNITY_ADMIN, Role.TEAM_MEMBER])
+        .exclude(pk=actor.pk),
+        title=_("Supplies requested: %(item)s × %(n)s")
+        % {"item": request.item.label, "n": fmt(request.quantity)},
+        body=f"{request.get_team_display()} · {request.note}".strip(" ·"),
+        url=request.response.get_absolute_url() + "#supplies",
     )
 
 

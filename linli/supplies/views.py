@@ -22,13 +22,15 @@ from django.views.decorators.http import require_POST
 from linli.core.access import scope_q
 from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
+from linli.core.http import actor_of, chosen_community_code, error_text
 from linli.core.imports import ImportRefused, import_create
 from linli.core.jobs import import_preview_job
 from linli.core.models import ImportJob, User
 from linli.core.pdf import pdf_response
-from linli.core.roles import ADMIN_ROLES, Role, ScopeLevel
+from linli.core.roles import Role, ScopeLevel
 from linli.registry.address import parse_address
-from linli.registry.models import Community, Household
+from linli.registry.models import Household
+from linli.registry.selectors import communities_for, community_chosen
 from linli.response.models import Response
 from linli.response.selectors import response_get, responses_for
 from linli.supplies import selectors as sel
@@ -73,36 +75,10 @@ LEDGER_PAGE = 50
 COUNT_EVERY_DAYS = 7
 
 
-def _actor(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _is_admin(actor: User) -> bool:
-    return actor.is_superuser or actor.role in ADMIN_ROLES
-
-
-def _community(request: HttpRequest, actor: User) -> Community:
-    """The community a page is about: the actor's own, or the one a street account picked."""
-    communities = sel.communities_with_points(actor)
-    code = request.GET.get("community") or request.POST.get("community_code")
-    community = communities.filter(code=code).first() if code else None
-    if community is None and actor.community_id:
-        community = communities.filter(pk=actor.community_id).first()
-    if community is None:
-        community = communities.first()
-    if community is None:
-        raise Http404
-    return community
-
-
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
-
-
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    community = _community(request, actor)
+    actor = actor_of(request)
+    community = community_chosen(actor, chosen_community_code(request))
     rows = sel.board(community)
     points = sel.points_serving(actor, community)
     return render(
@@ -110,7 +86,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "supplies/board.html",
         {
             "community": community,
-            "communities": sel.communities_with_points(actor),
+            "communities": communities_for(actor),
             "rows": rows,
             "short": sum(1 for r in rows if r.is_short),
             "expired": sum(1 for r in rows if r.expired),
@@ -118,7 +94,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "points": points,
             "population": sel.population(community),
             "requests": list(sel.requests_for(actor).filter(community=community)[:20]),
-            "is_admin": _is_admin(actor),
+            "is_admin": actor.is_admin_role,
             "today": timezone.localdate(),
         },
     )
@@ -126,13 +102,11 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def points(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     street_level = actor.is_superuser or actor.scope_level == ScopeLevel.STREET
-    form = PointForm(
-        request.POST or None, communities=sel.communities_with_points(actor), street_level=street_level
-    )
+    form = PointForm(request.POST or None, communities=communities_for(actor), street_level=street_level)
     if request.method == "POST":
-        if not _is_admin(actor):
+        if not actor.is_admin_role:
             raise PermissionDenied
         if form.is_valid():
             point = form.save(commit=False)
@@ -148,22 +122,22 @@ def points(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "supplies/points.html",
-        {"points": sel.points_for(actor), "form": form, "is_admin": _is_admin(actor)},
+        {"points": sel.points_for(actor), "form": form, "is_admin": actor.is_admin_role},
     )
 
 
 @login_required
 def point_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The keeper's phone changes, a point moves or closes: commanders and street staff edit it."""
-    actor = _actor(request)
+    actor = actor_of(request)
     point = sel.point_get(actor, pk)
-    if not _is_admin(actor) or not can_move_stock(actor, point):
+    if not actor.is_admin_role or not can_move_stock(actor, point):
         raise PermissionDenied
     street_level = actor.is_superuser or actor.scope_level == ScopeLevel.STREET
     form = PointForm(
         request.POST or None,
         instance=point,
-        communities=sel.communities_with_points(actor),
+        communities=communities_for(actor),
         street_level=street_level,
     )
     if request.method == "POST" and form.is_valid():
@@ -175,7 +149,7 @@ def point_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     point = sel.point_get(actor, pk)
     last_sheet = sel.latest_stocktake(point)
     return render(
@@ -186,7 +160,7 @@ def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "stock": sel.point_stock(point),
             "movements": _shown(actor, sel.movements_for(actor, point=point)[:30]),
             "can_move": can_move_stock(actor, point),
-            "can_edit": _is_admin(actor) and can_move_stock(actor, point),
+            "can_edit": actor.is_admin_role and can_move_stock(actor, point),
             "open_sheet": sel.open_stocktake(point),
             "last_sheet": last_sheet,
             "count_due": last_sheet is None
@@ -232,7 +206,7 @@ def _household(actor: User, point: StoragePoint, text: str) -> Household | None:
 @login_required
 def move(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Receive, issue or transfer at one storage point."""
-    actor = _actor(request)
+    actor = actor_of(request)
     point = sel.point_get(actor, pk)
     if not can_move_stock(actor, point):
         raise PermissionDenied
@@ -310,7 +284,7 @@ def move(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             shortage = exc
             form.add_error("quantity", str(exc))
         except ValidationError as exc:
-            form.add_error(None, _error_text(exc))
+            form.add_error(None, error_text(exc))
     titles = {
         "receive": _("Receive stock"),
         "issue": _("Issue stock"),
@@ -330,7 +304,7 @@ def _said(data: dict[str, Any]) -> dict[str, str]:
 
 @login_required
 def lot_adjust(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     lot = sel.lot_get(actor, pk)
     if not can_move_stock(actor, lot.point):
         raise PermissionDenied
@@ -355,14 +329,14 @@ def lot_adjust(request: HttpRequest, pk: int) -> HttpResponse:
         except InsufficientStock as exc:
             form.add_error("quantity", str(exc))
         except ValidationError as exc:
-            form.add_error(None, _error_text(exc))
+            form.add_error(None, error_text(exc))
     return render(request, "supplies/adjust.html", {"lot": lot, "form": form, "today": timezone.localdate()})
 
 
 @login_required
 @require_POST
 def stocktake_open(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     point = sel.point_get(actor, pk)
     if not can_move_stock(actor, point):
         raise PermissionDenied
@@ -372,7 +346,7 @@ def stocktake_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def stocktake(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     sheet = sel.stocktake_get(actor, pk)
     lines = list(sheet.lines.select_related("lot__item"))
     errors: dict[str, list[str]] = {}
@@ -428,7 +402,7 @@ def stocktake(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def rotation(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     return render(
         request, "supplies/rotation.html", {"lots": sel.rotation(actor), "today": timezone.localdate()}
     )
@@ -436,7 +410,7 @@ def rotation(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ledger(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     point = (
         sel.point_get(actor, int(request.GET["point"])) if request.GET.get("point", "").isdigit() else None
     )
@@ -478,7 +452,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def export_stock(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     point = sel.point_get(actor, pk)
     audit_record(actor=actor, action="export", target=point, detail=_("stock by lot"))
     response = HttpResponse(
@@ -492,8 +466,8 @@ def export_stock(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def export_community(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    community = _community(request, actor)
+    actor = actor_of(request)
+    community = community_chosen(actor, chosen_community_code(request))
     points = sel.points_serving(actor, community)
     audit_record(actor=actor, action="export", target=community, detail=_("supplies stock by lot"))
     response = HttpResponse(
@@ -508,7 +482,7 @@ def export_community(request: HttpRequest) -> HttpResponse:
 @login_required
 def stock_card(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable card that hangs at the storage point: what is here, lot by lot, and who keeps it."""
-    actor = _actor(request)
+    actor = actor_of(request)
     point = sel.point_get(actor, pk)
     context = {
         "point": point,
@@ -527,7 +501,7 @@ def stock_card(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def requests(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     show_all = request.GET.get("all") == "1"
     rows = sel.with_actions(actor, list(sel.requests_for(actor, open_only=not show_all)[:200]))
     return render(request, "supplies/requests.html", {"rows": rows, "show_all": show_all})
@@ -536,16 +510,14 @@ def requests(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def request_new(request: HttpRequest, response_pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     response = response_get(actor, response_pk)
     form = RequestForm(request.POST)
-    if actor.role == Role.OBSERVER:
-        raise PermissionDenied
     if form.is_valid():
         try:
             request_create(actor=actor, response=response, **form.cleaned_data)
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, _("Request sent to logistics."))
     else:
@@ -556,7 +528,7 @@ def request_new(request: HttpRequest, response_pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     supply_request = sel.request_get(actor, pk)
     try:
         if action == "approve":
@@ -589,7 +561,7 @@ def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except InsufficientStock as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -603,20 +575,20 @@ def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def targets(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    community = _community(request, actor)
+    actor = actor_of(request)
+    community = community_chosen(actor, chosen_community_code(request))
     from linli.plans.models import Plan
 
     plans = Plan.objects.filter(community=community, is_template=False, is_archived=False)
     form = TargetForm(request.POST or None, plans=plans)
     if request.method == "POST":
-        if not _is_admin(actor):
+        if not actor.is_admin_role:
             raise PermissionDenied
         if form.is_valid():
             try:
                 target_set(actor=actor, community=community, **form.cleaned_data)
             except ValidationError as exc:
-                form.add_error(None, _error_text(exc))
+                form.add_error(None, error_text(exc))
             else:
                 messages.success(request, _("Target saved."))
                 return redirect(f"{request.path}?community={community.code}")
@@ -625,10 +597,10 @@ def targets(request: HttpRequest) -> HttpResponse:
         "supplies/targets.html",
         {
             "community": community,
-            "communities": sel.communities_with_points(actor),
+            "communities": communities_for(actor),
             "targets": Target.objects.filter(community=community).select_related("item", "plan"),
             "form": form,
-            "is_admin": _is_admin(actor),
+            "is_admin": actor.is_admin_role,
             "population": sel.population(community),
             "defaults": Item.objects.filter(per_person_day__isnull=False),
         },
@@ -637,11 +609,11 @@ def targets(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def agreements(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    communities = sel.communities_with_points(actor)
+    actor = actor_of(request)
+    communities = communities_for(actor)
     form = AgreementForm(request.POST or None, communities=communities)
     if request.method == "POST":
-        if not _is_admin(actor):
+        if not actor.is_admin_role:
             raise PermissionDenied
         if form.is_valid():
             agreement = form.save(commit=False)
@@ -658,7 +630,7 @@ def agreements(request: HttpRequest) -> HttpResponse:
                 try:
                     agreement_save(actor=actor, agreement=agreement)
                 except ValidationError as exc:
-                    form.add_error(None, _error_text(exc))
+                    form.add_error(None, error_text(exc))
                 else:
                     messages.success(request, _("Agreement saved."))
                     return redirect("supplies:agreements")
@@ -671,12 +643,12 @@ def agreements(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "supplies/agreements.html",
-        {"rows": rows, "form": form, "is_admin": _is_admin(actor), "today": timezone.localdate()},
+        {"rows": rows, "form": form, "is_admin": actor.is_admin_role, "today": timezone.localdate()},
     )
 
 
 def _import_areas(actor: User) -> list[tuple[str, str]]:
-    areas = [(c.code, c.name) for c in sel.communities_with_points(actor)]
+    areas = [(c.code, c.name) for c in communities_for(actor)]
     if actor.is_superuser or (actor.scope_level == ScopeLevel.STREET and actor.role == Role.STREET_ADMIN):
         areas.insert(0, ("", _("The street warehouse")))
     return areas
@@ -684,7 +656,7 @@ def _import_areas(actor: User) -> list[tuple[str, str]]:
 
 @login_required
 def import_opening(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     if not actor.can_import:
         raise PermissionDenied
     areas = _import_areas(actor)
@@ -692,7 +664,7 @@ def import_opening(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         code = form.cleaned_data["area"]
-        community = sel.communities_with_points(actor).filter(code=code).first() if code else None
+        community = communities_for(actor).filter(code=code).first() if code else None
         try:
             job = import_create(
                 actor=actor,

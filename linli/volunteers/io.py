@@ -20,9 +20,9 @@ from linli.core.imports import (
     CheckResult,
     CommitResult,
     ImportPage,
-    RowError,
     register_import_page,
     register_importer,
+    row_checker,
 )
 from linli.core.models import ImportJob, User
 from linli.core.roles import Role
@@ -80,6 +80,7 @@ register_import_page(
         created_label=gettext_lazy("new volunteers"),
         done_url="volunteers:enrol",
         done_label=gettext_lazy("Back to enrolment"),
+        uploader_follows=True,
     )
 )
 
@@ -105,10 +106,7 @@ class EnrolmentImporter:
         from_enterprise = job.created_by is not None and job.created_by.role == Role.ENTERPRISE
         seen: dict[str, int] = {}
         for row, values in table.rows:
-            errors: list[RowError] = []
-
-            def fail(column: str, message: str, row: int = row, errors: list[RowError] = errors) -> None:
-                errors.append(RowError(row, _LABEL[column], message))
+            errors, fail = row_checker(row, _LABEL)
 
             name = unicodedata.normalize("NFKC", str(values.get("name") or "")).strip()
             if not name:
@@ -135,18 +133,10 @@ class EnrolmentImporter:
                     )
             id_number = ""
             raw_id = values.get("id_number", "")
-            if isinstance(raw_id, float):
-                fail(
-                    "id_number",
-                    _(
-                        "Excel stored the ID number as a number and lost its last digits; format the column as text"
-                    ),
-                )
-            else:
-                try:
-                    id_number = clean_id_number(raw_id)
-                except ValidationError as exc:
-                    fail("id_number", f"{raw_id}: {' '.join(exc.messages)}")
+            try:
+                id_number = clean_id_number(raw_id)
+            except ValidationError as exc:
+                fail("id_number", f"{raw_id}: {' '.join(exc.messages)}")
             held: list[Skill] = []
             for word in _SPLIT.split(str(values.get("skills") or "")):
                 if not word:

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from linli.core.access import NOTHING, community_ids_in_scope
+from linli.core.access import community_ids_in_scope, scope_q
 from linli.core.models import User
 from linli.core.roles import Role
 from linli.tasks.models import Team
@@ -37,19 +37,12 @@ TEAM_SKILL = {
 EXPIRY_WARNING_DAYS = 60
 
 
-def _area(actor: User, field: str = "community") -> Q:
-    if not actor.is_authenticated or not actor.is_active or actor.is_outside:
-        return NOTHING
-    if actor.is_superuser:
-        return Q()
-    ids = community_ids_in_scope(actor) or []
-    return Q(**{f"{field}_id__in": ids}) if ids else NOTHING
-
-
 def volunteers_for(actor: User) -> QuerySet[Volunteer]:
     """Staff see the volunteers serving their community (grid staff too: volunteers work across grids);
     street staff see the street's."""
-    return Volunteer.objects.filter(_area(actor)).select_related("community", "building", "enterprise")
+    return Volunteer.objects.filter(scope_q(actor, grid=None)).select_related(
+        "community", "building", "enterprise"
+    )
 
 
 def volunteer_get(actor: User, pk: int) -> Volunteer:
@@ -189,7 +182,7 @@ def skill_gaps(community_id: int) -> list[SkillGap]:
 
 
 def needs_for(actor: User, *, open_only: bool = True) -> QuerySet[Need]:
-    qs = Need.objects.filter(_area(actor)).select_related("community", "building", "response")
+    qs = Need.objects.filter(scope_q(actor, grid=None)).select_related("community", "building", "response")
     if open_only:
         qs = qs.filter(status=Need.Status.OPEN, ends_at__gt=timezone.now())
     return qs.prefetch_related("skills").annotate(

@@ -14,13 +14,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from linli.comms.services import Message, notify_many
+from linli.comms.services import Message, notify, notify_many
 from linli.core.access import community_ids_in_scope
 from linli.core.audit import audit_record, diff
 from linli.core.identity import InvalidIdentity, normalize_phone, parse_id_number
 from linli.core.models import AuditLog, User
 from linli.core.roles import ADMIN_ROLES, Role
+from linli.core.selectors import community_staff
 from linli.registry.models import Building, Community
 from linli.volunteers import dispatch
 from linli.volunteers.models import (
@@ -135,30 +137,13 @@ def volunteer_sign_up(
             and existing.name == name.strip()
         )
         if existing is not None and not claimable:
-            raise ValidationError(
-                _("This phone number is already registered. Sign in, or ask your community.")
-            )
-        if User.objects.filter(username=phone_number).exists():
-            raise ValidationError(
-                _("This phone number is already registered. Sign in, or ask your community.")
-            )
-        user = User(
-            username=phone_number, display_name=name.strip()[:50], phone=phone_number, role=Role.VOLUNTEER
-        )
-        user.set_password(password)
+            raise ValidationError(ALREADY_REGISTERED)
         volunteer = existing or Volunteer(
             community=community, street_id=community.street_id, phone=phone_number
         )
         if building is not None and building.community_id != volunteer.community_id:
             raise ValidationError(_("Choose a building of this community."))
-        user.full_clean(exclude=["password"])
-        try:
-            with transaction.atomic():
-                user.save()
-        except IntegrityError:
-            raise ValidationError(
-                _("This phone number is already registered. Sign in, or ask your community.")
-            ) from None
+        user = _outside_account(phone_number, name, Role.VOLUNTEER, password)
         now = timezone.now()
         volunteer.user = user
         volunteer.name = name.strip()[:50]
@@ -185,11 +170,29 @@ def volunteer_sign_up(
     return volunteer
 
 
+ALREADY_REGISTERED = gettext_lazy("This phone number is already registered. Sign in, or ask your community.")
+
+
+def _outside_account(phone: str, name: str, role: str, password: str) -> User:
+    """A volunteer's or enterprise contact's login: the mobile number is the username. Two sign-ups
+    with one number at the same moment: the second is told it is taken."""
+    user = User(username=phone, display_name=name.strip()[:50], phone=phone, role=role)
+    user.set_password(password)
+    user.full_clean(exclude=["password"], validate_unique=False)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError(ALREADY_REGISTERED) from None
+    return user
+
+
 def tell_coordinators(community_id: int, title: str, url: str) -> None:
-    people = User.objects.filter(
-        community_id=community_id, role__in=[Role.COMMUNITY_ADMIN, Role.TEAM_MEMBER], is_active=True
-    ).values_list("pk", flat=True)
-    notify_many(Message(user_id=pk, title=title, url=url) for pk in people)
+    notify(
+        users=community_staff(community_id).filter(role__in=[Role.COMMUNITY_ADMIN, Role.TEAM_MEMBER]),
+        title=title,
+        url=url,
+    )
 
 
 def volunteer_set_status(*, actor: User, volunteer: Volunteer, status: str, note: str = "") -> Volunteer:
@@ -414,15 +417,7 @@ def enterprise_register(
     with transaction.atomic():
         if Enterprise.objects.filter(credit_code=code).exists():
             raise ValidationError(_("This enterprise is already registered."))
-        if User.objects.filter(username=phone_number).exists():
-            raise ValidationError(
-                _("This phone number is already registered. Sign in, or ask your community.")
-            )
-        user = User(
-            username=phone_number, display_name=contact.strip()[:50], phone=phone_number, role=Role.ENTERPRISE
-        )
-        user.set_password(password)
-        user.save()
+        user = _outside_account(phone_number, contact, Role.ENTERPRISE, password)
         enterprise = Enterprise.objects.create(
             street_id=street_id,
             name=name.strip(),

@@ -18,17 +18,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
+from linli.core.http import actor_of, chosen_community_code, error_text, posted_ids
 from linli.core.imports import ImportRefused, import_create
 from linli.core.jobs import import_preview_job
 from linli.core.models import ImportJob, User
 from linli.core.pdf import qr_svg
 from linli.core.roles import Role
 from linli.registry.models import Community
-from linli.registry.selectors import communities_for
+from linli.registry.selectors import communities_for, community_chosen
 from linli.response.models import Response
 from linli.response.selectors import responses_for
 from linli.volunteers import dispatch
@@ -76,17 +78,29 @@ from linli.volunteers.services import (
 PAGE = 50
 
 
-def _actor(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _staff(actor: User) -> None:
     if actor.is_outside:
         raise PermissionDenied
 
 
-def _errors(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+# A volunteer record's forms: (form, service that saves what it made, what to say when done).
+RECORD_FORMS: dict[str, tuple[Any, Any, Any]] = {
+    "certificate": (
+        CertificateForm,
+        lambda actor, v, obj: certificate_add(actor=actor, volunteer=v, certificate=obj),
+        gettext_lazy("Certificate added."),
+    ),
+    "training": (
+        TrainingForm,
+        lambda actor, v, obj: training_add(actor=actor, volunteer=v, training=obj),
+        gettext_lazy("Training recorded."),
+    ),
+    "injury": (
+        InjuryForm,
+        lambda actor, v, obj: injury_record(actor=actor, volunteer=v, injury=obj),
+        gettext_lazy("Injury recorded for the insurance claim."),
+    ),
+}
 
 
 # Coordinator pages -------------------------------------------------------------------------------
@@ -94,7 +108,7 @@ def _errors(exc: ValidationError) -> str:
 
 @login_required
 def pool(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     skill = Skill.objects.filter(code=request.GET.get("skill", "")).first()
     filters = {
@@ -128,19 +142,21 @@ def pool(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     volunteer = sel.volunteer_get(actor, pk)
     coordinator = can_coordinate(actor, volunteer.community_id)
+    # The record's three small forms: the posted one is bound, the others start empty.
+    action = request.POST.get("action", "") if request.method == "POST" else ""
     forms: dict[str, Any] = {
-        "certificate": CertificateForm(prefix="cert"),
-        "training": TrainingForm(prefix="training"),
-        "injury": InjuryForm(prefix="injury"),
+        name: form_class(request.POST or None, request.FILES or None, prefix=name)
+        if name == action
+        else form_class(prefix=name)
+        for name, (form_class, _save, _done) in RECORD_FORMS.items()
     }
     if request.method == "POST":
         if not coordinator:
             raise PermissionDenied
-        action = request.POST.get("action", "")
         try:
             if action in ("active", "inactive", "suspended"):
                 volunteer_set_status(
@@ -152,29 +168,13 @@ def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         request, _("No valid volunteer insurance is recorded: add it before the first shift.")
                     )
                 return redirect("volunteers:detail", pk)
-            if action == "certificate":
-                form = CertificateForm(request.POST, request.FILES, prefix="cert")
-                forms["certificate"] = form
-                if form.is_valid():
-                    certificate_add(actor=actor, volunteer=volunteer, certificate=form.save(commit=False))
-                    messages.success(request, _("Certificate added."))
-                    return redirect("volunteers:detail", pk)
-            elif action == "training":
-                form = TrainingForm(request.POST, prefix="training")  # type: ignore[assignment]
-                forms["training"] = form
-                if form.is_valid():
-                    training_add(actor=actor, volunteer=volunteer, training=form.save(commit=False))
-                    messages.success(request, _("Training recorded."))
-                    return redirect("volunteers:detail", pk)
-            elif action == "injury":
-                form = InjuryForm(request.POST, prefix="injury")  # type: ignore[assignment]
-                forms["injury"] = form
-                if form.is_valid():
-                    injury_record(actor=actor, volunteer=volunteer, injury=form.save(commit=False))
-                    messages.success(request, _("Injury recorded for the insurance claim."))
-                    return redirect("volunteers:detail", pk)
+            if action in RECORD_FORMS and forms[action].is_valid():
+                _form_class, save, done = RECORD_FORMS[action]
+                save(actor, volunteer, forms[action].save(commit=False))
+                messages.success(request, done)
+                return redirect("volunteers:detail", pk)
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, error_text(exc))
     today = timezone.localdate()
     certificates = list(volunteer.certificates.select_related("skill"))
     certified = {c.skill_id for c in certificates if c.is_valid(today)}
@@ -204,7 +204,7 @@ def volunteer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def certificate_scan(request: HttpRequest, pk: int) -> FileResponse:
     """A certificate's scan, for those who may see the volunteer; every view is logged."""
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     certificate = Certificate.objects.filter(pk=pk).select_related("volunteer").first()
     if certificate is None or not certificate.scan:
@@ -219,7 +219,7 @@ def certificate_scan(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 @login_required
 def volunteer_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     volunteer = sel.volunteer_get(actor, pk)
     phone = volunteer_reveal(actor=actor, volunteer=volunteer)
@@ -228,7 +228,7 @@ def volunteer_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def volunteer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     volunteer = sel.volunteer_get(actor, pk) if pk else Volunteer()
     if pk and request.method == "GET":
@@ -242,7 +242,7 @@ def volunteer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 actor=actor, volunteer=form.save(commit=False), skills=form.cleaned_data["skills"]
             )
         except ValidationError as exc:
-            form.add_error(None, _errors(exc))
+            form.add_error(None, error_text(exc))
         else:
             messages.success(request, _("Volunteer saved."))
             return redirect("volunteers:detail", saved.pk)
@@ -251,21 +251,11 @@ def volunteer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "volunteers/edit.html", {"form": form, "v": volunteer})
 
 
-def _community_for_needs(request: HttpRequest, actor: User) -> Community:
-    communities = communities_for(actor)
-    code = request.GET.get("community") or request.POST.get("community_code")
-    community = communities.filter(code=code).first() if code else None
-    community = community or communities.filter(pk=actor.community_id or 0).first() or communities.first()
-    if community is None:
-        raise Http404
-    return community
-
-
 @login_required
 def needs(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
-    community = _community_for_needs(request, actor)
+    community = community_chosen(actor, chosen_community_code(request))
     responses = responses_for(actor).filter(community=community, status=Response.Status.ACTIVE)
     form = NeedForm(request.POST or None, community=community, responses=responses)
     if request.method == "POST":
@@ -276,7 +266,7 @@ def needs(request: HttpRequest) -> HttpResponse:
             try:
                 need = need_create(actor=actor, community=community, **d)
             except ValidationError as exc:
-                form.add_error(None, _errors(exc))
+                form.add_error(None, error_text(exc))
             else:
                 return redirect("volunteers:need", need.pk)
     now = timezone.localtime()
@@ -298,7 +288,7 @@ def needs(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     need = sel.need_get(actor, pk)
     coordinator = can_coordinate(actor, need.community_id)
@@ -308,7 +298,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
         action = request.POST.get("action", "")
         try:
             if action == "chosen":
-                chosen = Volunteer.objects.filter(pk__in=_ids(request.POST.getlist("volunteer")))
+                chosen = Volunteer.objects.filter(pk__in=posted_ids(request.POST.getlist("volunteer")))
                 made = call_out(actor=actor, need=need, volunteers=list(chosen))
                 messages.success(request, _("Called out %(n)d people.") % {"n": len(made)})
             elif action in ("close", "cancel"):
@@ -317,7 +307,7 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 raise Http404
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, error_text(exc))
         return redirect("volunteers:need", pk)
     places = open_places(need)
     is_open = need.status == Need.Status.OPEN
@@ -348,39 +338,39 @@ def need_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
-
-
 @login_required
 def dispatch_all(request: HttpRequest) -> HttpResponse:
     """Many needs at once: one least-cost assignment instead of first come, first served. The page
     shows the proposal; calling out sends exactly what was shown (each checked again)."""
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
-    community = _community_for_needs(request, actor)
+    community = community_chosen(actor, chosen_community_code(request))
     if not can_coordinate(actor, community.pk):
         raise PermissionDenied
     if request.method == "POST":
         made = 0
         for need in sel.needs_for(actor).filter(
-            community=community, pk__in=_ids(request.POST.getlist("need"))
+            community=community, pk__in=posted_ids(request.POST.getlist("need"))
         ):
-            chosen = Volunteer.objects.filter(pk__in=_ids(request.POST.getlist(f"need-{need.pk}")))
+            chosen = Volunteer.objects.filter(pk__in=posted_ids(request.POST.getlist(f"need-{need.pk}")))
             try:
                 made += len(call_out(actor=actor, need=need, volunteers=list(chosen)))
             except ValidationError as exc:
-                messages.error(request, f"{need.title}: {_errors(exc)}")
+                messages.error(request, f"{need.title}: {error_text(exc)}")
         messages.success(request, _("Called out %(n)d people.") % {"n": made})
         return redirect(f"{reverse('volunteers:needs')}?community={community.code}")
     open_needs, specs = [], []
-    for need in sel.needs_for(actor).filter(community=community, starts_at__gt=timezone.now()):
+    for need in (
+        sel.needs_for(actor)
+        .filter(community=community, starts_at__gt=timezone.now())
+        .prefetch_related("shifts")
+    ):
         places = need.count - need.accepted - need.offered  # type: ignore[attr-defined]
         if places <= 0:
             continue
         spec = dispatch.NeedSpec.of(
             need,
-            exclude=need.shifts.values_list("volunteer_id", flat=True),
+            exclude=[shift.volunteer_id for shift in need.shifts.all()],
             community_ids=coordinated_communities(actor, need),
         )
         spec.count = places
@@ -416,7 +406,7 @@ def _year(request: HttpRequest) -> int:
 
 @login_required
 def honour_roll(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     year = _year(request)
     rows = sel.honour_roll(actor, year)
@@ -430,7 +420,7 @@ def honour_roll(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def enterprises(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     _staff(actor)
     if request.method == "POST":
         pk = request.POST.get("enterprise", "")
@@ -450,7 +440,7 @@ def enterprises(request: HttpRequest) -> HttpResponse:
 
 
 def _enterprise_page(request: HttpRequest, enterprise: Enterprise) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     year = _year(request)
     if request.GET.get("format") == "xlsx":
         audit_record(
@@ -490,7 +480,7 @@ def _enterprise_page(request: HttpRequest, enterprise: Enterprise) -> HttpRespon
 
 @login_required
 def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     enterprise = sel.enterprise_get(actor, pk)
     if not can_see_enterprise(actor, enterprise):
         raise Http404
@@ -500,7 +490,7 @@ def enterprise_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def enrol(request: HttpRequest) -> HttpResponse:
     """Bulk enrolment from the enterprise's spreadsheet, by its contact or by a coordinator."""
-    actor = _actor(request)
+    actor = actor_of(request)
     enterprise_qs = sel.enterprises_for(actor).filter(status=Enterprise.Status.APPROVED)
     if actor.role == Role.ENTERPRISE:
         street_ids = enterprise_qs.values_list("street_id", flat=True)
@@ -551,7 +541,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     if actor.role == Role.ENTERPRISE:
         enterprise = sel.enterprises_for(actor).first()
         if enterprise is None:
@@ -577,7 +567,7 @@ def me(request: HttpRequest) -> HttpResponse:
             else:
                 shift_answer(actor=actor, shift=shift, accept=request.POST.get("answer") == "accept")
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(
                 request,
@@ -605,7 +595,7 @@ def me(request: HttpRequest) -> HttpResponse:
 @login_required
 def checkin(request: HttpRequest, token: str) -> HttpResponse:
     """The page behind a site's QR code: check in on arrival, check out on leaving."""
-    actor = _actor(request)
+    actor = actor_of(request)
     need = Need.objects.filter(checkin_token=token).select_related("building", "community").first()
     if need is None:
         raise Http404
@@ -624,7 +614,7 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
                     _("Checked in at %(t)s.") % {"t": f"{timezone.localtime(shift.checked_in_at):%H:%M}"},
                 )
         except ValidationError as exc:
-            messages.error(request, _errors(exc))
+            messages.error(request, error_text(exc))
         return redirect("volunteers:checkin", token)
     return render(request, "volunteers/checkin.html", {"need": need, "shift": shift})
 
@@ -657,7 +647,7 @@ def sign_up(request: HttpRequest, code: str = "") -> HttpResponse:
                 consent=d["consent"],
             )
         except ValidationError as exc:
-            form.add_error(None, _errors(exc))
+            form.add_error(None, error_text(exc))
         else:
             assert volunteer.user is not None
             login(request, volunteer.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -683,7 +673,7 @@ def enterprise_sign_up(request: HttpRequest) -> HttpResponse:
             try:
                 enterprise = enterprise_register(street_id=street_id, **form.cleaned_data)
             except ValidationError as exc:
-                form.add_error(None, _errors(exc))
+                form.add_error(None, error_text(exc))
             else:
                 user = enterprise.accounts.first()
                 assert user is not None
@@ -701,7 +691,7 @@ def enterprise_sign_up(request: HttpRequest) -> HttpResponse:
 @login_required
 def injury_report(request: HttpRequest) -> HttpResponse:
     """A volunteer reports their own injury on duty from the phone."""
-    actor = _actor(request)
+    actor = actor_of(request)
     volunteer = Volunteer.objects.filter(user=actor).first()
     if volunteer is None:
         raise Http404

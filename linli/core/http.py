@@ -1,0 +1,30 @@
+"""Small helpers every page uses: the signed-in account, a service's refusal as text, ids from a form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from linli.core.models import User
+
+
+def actor_of(request: HttpRequest) -> User:
+    """The signed-in account (views are behind login_required)."""
+    return request.user  # type: ignore[return-value]
+
+
+def error_text(exc: ValidationError) -> str:
+    """A service's ValidationError as one line for a message or a form's non-field error."""
+    return " ".join(exc.messages)
+
+
+def posted_ids(values: Iterable[str]) -> list[int]:
+    """Primary keys posted by a form, ignoring anything that is not a number."""
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+def chosen_community_code(request: HttpRequest) -> str:
+    """The community a street account picked on a page: ?community=CODE, or the form's community_code."""
+    return request.GET.get("community") or request.POST.get("community_code") or ""
