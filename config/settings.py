@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "linli.response",
     "linli.supplies",
     "linli.volunteers",
+    "linli.epidemic",
     "linli.api",
 ]
 

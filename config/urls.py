@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("linli.response.urls")),
     path("", include("linli.supplies.urls")),
     path("", include("linli.volunteers.urls")),
+    path("", include("linli.epidemic.urls")),
 ]

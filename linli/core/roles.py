@@ -11,6 +11,9 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker")
     TEAM_MEMBER = "team_member", _("Team member")
     OBSERVER = "observer", _("Observer")
+    # A department's system (CDC, police, the big-data centre) calling the API with a token: it sends
+    # dispatched lists and reads their results for its street or community; it works on nothing else.
+    DEPARTMENT = "department", _("Department (API)")
     # People outside the staff: they sign in only to their own pages (see core.middleware.OutsideRolesMiddleware).
     VOLUNTEER = "volunteer", _("Volunteer")
     ENTERPRISE = "enterprise", _("Enterprise contact")
@@ -30,6 +33,7 @@ ROLE_SCOPE = {
     Role.GRID_WORKER: ScopeLevel.GRID,
     Role.TEAM_MEMBER: ScopeLevel.COMMUNITY,
     Role.OBSERVER: None,  # an observer may watch a street or a community
+    Role.DEPARTMENT: None,
 }
 
 # Accounts of people who are not staff. They have no street, community or grid, so every scoped
@@ -43,3 +47,7 @@ IMPORT_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
 ADMIN_ROLES = frozenset({Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
 # Who may reassign tasks and watch their area's overdue list.
 SUPERVISOR_ROLES = ADMIN_ROLES | {Role.GRID_LEADER}
+# Roles that may look but never act on tasks, responses or cases.
+READ_ONLY_ROLES = frozenset({Role.OBSERVER, Role.DEPARTMENT})
+# Who may send a dispatched list (epidemic): the community's and street's administrators and departments.
+DISPATCH_ROLES = ADMIN_ROLES | {Role.DEPARTMENT}

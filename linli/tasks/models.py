@@ -23,6 +23,8 @@ class Team(models.TextChoices):
     MEDICAL = "medical", _("Medical first aid")
     SECURITY = "security", _("Traffic & security")
     LOGISTICS = "logistics", _("Logistics")
+    # Seed 002's data group: checks dispatched records nobody could match to a resident.
+    DATA = "data", _("Data group")
 
 
 class Task(models.Model):
@@ -44,6 +46,7 @@ class Task(models.Model):
         MANUAL = "manual", _("manual")
         VERIFICATION = "verification", _("verification")
         VISIT = "visit", _("visit")
+        CONTROL = "control", _("control case step")
 
     community = models.ForeignKey(
         "registry.Community", verbose_name=_("community"), on_delete=models.PROTECT, related_name="+"

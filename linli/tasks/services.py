@@ -19,7 +19,7 @@ from linli.comms.models import Notification
 from linli.comms.services import Message, notify, notify_many
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
-from linli.core.roles import SUPERVISOR_ROLES, Role
+from linli.core.roles import READ_ONLY_ROLES, SUPERVISOR_ROLES
 from linli.tasks.models import Task
 
 Status = Task.Status
@@ -120,7 +120,7 @@ def can_work_on(actor: User, task: Task) -> bool:
 
     The caller has already loaded the task through selectors.task_get, so it is in the actor's view.
     """
-    if not actor.is_active or (actor.role == Role.OBSERVER and not actor.is_superuser):
+    if not actor.is_active or (actor.role in READ_ONLY_ROLES and not actor.is_superuser):
         return False
     if actor.is_superuser or actor.pk in (task.assignee_id, task.leader_id, task.commander_id):
         return True

@@ -1,0 +1,1 @@
+"""Verification of dispatched records (writes). Intake and matching are in intake.py."""

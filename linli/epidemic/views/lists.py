@@ -1,0 +1,5 @@
+"""Placeholder."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
