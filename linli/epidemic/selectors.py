@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from linli.core.access import scope_q
 from linli.core.models import User
 from linli.core.roles import Role
-from linli.epidemic.models import ControlType
+from linli.epidemic.models import ControlType, DispatchBatch, DispatchRecord
 from linli.registry.models import Building, Grid
 
 
@@ -52,7 +59,9 @@ def routing_for(community_id: int) -> Routing:
         .values_list("id", flat=True)
         .first()
     )
-    leaders = dict(Grid.objects.filter(community_id=community_id).values_list("id", "leader_id"))
+    leaders: dict[int, int | None] = dict(
+        Grid.objects.filter(community_id=community_id).values_list("id", "leader_id")
+    )
     # A grid without a named leader: its grid-leader account, if there is one.
     missing = [g for g, leader in leaders.items() if leader is None]
     if missing:
@@ -72,3 +81,134 @@ def routing_for(community_id: int) -> Routing:
         worker = worker_id if worker_id in active else None
         routing.buildings[building_id] = (grid_id, worker or leader, leader)
     return routing
+
+
+# --- batches and verifications -----------------------------------------------------------------------
+
+
+def batches_for(actor: User) -> QuerySet[DispatchBatch]:
+    return DispatchBatch.objects.filter(scope_q(actor, grid=None))
+
+
+def batch_get(actor: User, pk: int) -> DispatchBatch:
+    batch = (
+        batches_for(actor).select_related("community", "control_type", "received_by").filter(pk=pk).first()
+    )
+    if batch is None:
+        raise Http404
+    return batch
+
+
+def records_for(actor: User) -> QuerySet[DispatchRecord]:
+    """Grid staff see their grid's records and the ones they hold; community staff see all of theirs."""
+    if not actor.is_authenticated:
+        return DispatchRecord.objects.none()
+    return DispatchRecord.objects.filter(scope_q(actor) | Q(assignee_id=actor.pk))
+
+
+def record_get(actor: User, pk: int) -> DispatchRecord:
+    record = records_for(actor).select_related("batch", "control_type").filter(pk=pk).first()
+    if record is None:
+        raise Http404
+    return record
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    done_late: int = 0
+    open: int = 0
+    open_late: int = 0
+
+    @property
+    def late(self) -> int:
+        return self.done_late + self.open_late
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def _progress_annotations(now: dt.datetime) -> dict[str, Any]:
+    unverified = Q(verified_at__isnull=True)
+    return {
+        "total": Count("id"),
+        "done": Count("id", filter=~unverified),
+        "done_late": Count("id", filter=~unverified & Q(verified_at__gt=F("due_at"))),
+        "open": Count("id", filter=unverified),
+        "open_late": Count("id", filter=unverified & Q(due_at__lt=now)),
+    }
+
+
+def batch_progress(
+    records: QuerySet[DispatchRecord], batch_ids: list[int], now: dt.datetime | None = None
+) -> dict[int, Progress]:
+    """Done, open and late per batch, in one grouped query over the records the actor may see."""
+    rows = (
+        records.filter(batch_id__in=batch_ids)
+        .order_by()
+        .values("batch_id")
+        .annotate(**_progress_annotations(now or timezone.now()))
+    )
+    return {r.pop("batch_id"): Progress(**r) for r in rows}
+
+
+@dataclass
+class WorkerProgress:
+    name: str
+    user_id: int | None
+    progress: Progress
+
+
+def batch_workers(
+    records: QuerySet[DispatchRecord], batch: DispatchBatch, now: dt.datetime | None = None
+) -> list[WorkerProgress]:
+    """The batch by worker, the data group (no worker) first, then the most late."""
+    rows = (
+        records.filter(batch=batch)
+        .order_by()
+        .values("assignee_id")
+        .annotate(**_progress_annotations(now or timezone.now()))
+    )
+    people = {
+        u.pk: u.name for u in User.objects.filter(pk__in=[r["assignee_id"] for r in rows if r["assignee_id"]])
+    }
+    result = []
+    for r in rows:
+        user_id = r.pop("assignee_id")
+        result.append(WorkerProgress(people.get(user_id, "") if user_id else "", user_id, Progress(**r)))
+    return sorted(
+        result, key=lambda w: (w.user_id is not None, -w.progress.open_late, -w.progress.open, w.name)
+    )
+
+
+def open_first(qs: QuerySet[DispatchRecord], now: dt.datetime | None = None) -> QuerySet[DispatchRecord]:
+    """Open and late first, then open by deadline, then what was verified, latest first."""
+    now = now or timezone.now()
+    return qs.annotate(
+        _bucket=Case(
+            When(verified_at__isnull=True, due_at__lt=now, then=Value(0)),
+            When(verified_at__isnull=True, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+    ).order_by("_bucket", "due_at", "batch_id", "row")
+
+
+def my_verifications(actor: User, *, finished: bool = False) -> QuerySet[DispatchRecord]:
+    qs = DispatchRecord.objects.filter(assignee_id=actor.pk).select_related("control_type", "batch")
+    if finished:
+        return qs.filter(verified_at__isnull=False).order_by("-verified_at", "-id")
+    return open_first(qs.filter(verified_at__isnull=True))
+
+
+def my_verification_counts(actor: User, now: dt.datetime | None = None) -> Progress:
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = (
+        DispatchRecord.objects.filter(assignee_id=actor.pk)
+        .filter(Q(verified_at__isnull=True) | Q(verified_at__gte=today))
+        .aggregate(**_progress_annotations(now))
+    )
+    return Progress(**row)

@@ -82,6 +82,18 @@ class Address:
         return bool(self.building and self.room)
 
 
+def _building_match(text: str) -> re.Match[str] | None:
+    """The building in an address. A road or compound number may come first ("12号院3号楼", "光华路8号
+    5栋"): the last match with a building word (号楼/栋/幢/座/楼) wins over an earlier bare 号, and a
+    number followed by 院 is the compound."""
+    # "12号院" is the compound, not a building.
+    matches = [m for m in _BUILDING.finditer(text) if not text.startswith("院", m.end())]
+    if not matches:
+        return None
+    strong = [m for m in matches if not m.group(0).endswith("号") or m.group(0).endswith("号楼")]
+    return strong[-1] if strong else matches[0]
+
+
 def parse_address(text: object) -> Address:
     value = fold(text).replace("—", "-").replace("－", "-")
     if not value:
@@ -91,7 +103,7 @@ def parse_address(text: object) -> Address:
         return Address(dashed.group(1).upper(), dashed.group(2), dashed.group(3).upper())
     building = entrance = room = ""
     rest = value
-    match = _BUILDING.search(rest)
+    match = _building_match(rest)
     if not match:
         dashed2 = _DASHED2.search(value)
         if dashed2:
