@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from linli.api.auth import TokenAuth
+from linli.epidemic.api import router as epidemic_router
 from linli.plans.api import router as plans_router
 from linli.registry.api import router as registry_router
 from linli.response.api import router as response_router
@@ -40,3 +41,4 @@ api.add_router("/responses", response_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/supplies", supplies_router)
 api.add_router("/volunteers", volunteers_router)
+api.add_router("/epidemic", epidemic_router)

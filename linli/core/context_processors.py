@@ -23,6 +23,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("plans", _("Plans"), reverse("plans:list")),
         ("supplies", _("Supplies"), reverse("supplies:board")),
         ("volunteers", _("Volunteers"), reverse("volunteers:pool")),
+        ("epidemic", _("Epidemic"), reverse("epidemic:board")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]

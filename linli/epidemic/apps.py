@@ -10,6 +10,7 @@ class EpidemicConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        import linli.epidemic.cases  # noqa: F401  listens to control-case steps
         from linli.epidemic import services  # noqa: F401  listens to verification tasks
 
         post_migrate.connect(_load_types, sender=self)

@@ -394,8 +394,16 @@ class ClosedArea(models.Model):
         return str(self.response)
 
 
+# A guard may have to type the code at night: no 0/O, 1/I/L, and case does not matter.
+PASS_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
 def _pass_token() -> str:
-    return secrets.token_urlsafe(12)
+    return "".join(secrets.choice(PASS_ALPHABET) for _ in range(12))
+
+
+def normalise_pass_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
 class ExitPass(models.Model):
@@ -448,8 +456,8 @@ class ExitPass(models.Model):
 
 class GateCheck(models.Model):
     class Direction(models.TextChoices):
-        OUT = "out", _("out")
-        IN = "in", _("in")
+        OUT = "out", pgettext_lazy("gate direction", "out")
+        IN = "in", pgettext_lazy("gate direction", "in")
 
     community = models.ForeignKey("registry.Community", on_delete=models.PROTECT, related_name="+")
     response = models.ForeignKey("response.Response", on_delete=models.CASCADE, related_name="gate_checks")

@@ -82,7 +82,7 @@ class Address:
         return bool(self.building and self.room)
 
 
-def _building_match(text: str) -> re.Match[str] | None:
+def building_match(text: str) -> re.Match[str] | None:
     """The building in an address. A road or compound number may come first ("12号院3号楼", "光华路8号
     5栋"): the last match with a building word (号楼/栋/幢/座/楼) wins over an earlier bare 号, and a
     number followed by 院 is the compound."""
@@ -103,7 +103,7 @@ def parse_address(text: object) -> Address:
         return Address(dashed.group(1).upper(), dashed.group(2), dashed.group(3).upper())
     building = entrance = room = ""
     rest = value
-    match = _building_match(rest)
+    match = building_match(rest)
     if not match:
         dashed2 = _DASHED2.search(value)
         if dashed2:

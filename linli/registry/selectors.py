@@ -116,8 +116,9 @@ def resident_search(actor: User, filters: ResidentFilters) -> QuerySet[Resident]
 
 def with_list_relations(qs: QuerySet[Resident]) -> QuerySet[Resident]:
     """What a resident row shows, in a constant number of queries."""
+    # "health" is the epidemic app's one-to-one colour (no row = green): a join, not another query.
     return qs.select_related(
-        "household__building", "household__entrance", "grid", "community"
+        "household__building", "household__entrance", "grid", "community", "health"
     ).prefetch_related("special")
 
 

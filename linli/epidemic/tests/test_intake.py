@@ -224,3 +224,18 @@ def test_address_variants_normalise_to_one_household(
         text = text.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     parsed = parse_address(text)
     assert (parsed.building, parsed.entrance, parsed.room) == (str(building), str(entrance), str(room))
+
+
+def test_an_address_in_another_place_is_not_matched_by_its_building_and_room(world) -> None:
+    result = receive(
+        world,
+        xlsx(
+            [
+                ["赵外地", "", "", "朝阳区光华路12号院1号楼1单元101", ""],
+                ["钱本地", "", "", "南里社区1号楼1单元101", ""],
+            ]
+        ),
+    )
+    records = {r.row: r for r in DispatchRecord.objects.filter(batch=result.batch)}
+    assert records[3].outcome == Outcome.NOT_FOUND and "another place" in records[3].note
+    assert records[4].outcome == Outcome.HOUSEHOLD and records[4].household_id == world.resident1.household_id

@@ -40,6 +40,12 @@ class Command(BaseCommand):
 
                 if seed_demo_drill():
                     self.stdout.write("  a finished drill three weeks ago, with its after-action review")
+                from linli.epidemic.demo import seed_demo_epidemic
+
+                if seed_demo_epidemic():
+                    self.stdout.write(
+                        "  epidemic: a verified list from yesterday, a CDC list an hour ago (half verified), two control cases"
+                    )
                 if not made:
                     self.stdout.write("The demo communities already exist; nothing added.")
         self.stdout.write("")
