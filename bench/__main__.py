@@ -32,6 +32,8 @@ BENCHMARKS = [
     "supplies_concurrency",
     "volunteer_assignment",
     "candidate_ranking",
+    "dispatch_intake",
+    "worker_board",
 ]
 
 

@@ -61,6 +61,21 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
         ", ".join(quote(f.column) for f in columns),
         ", ".join(["%s"] * len(columns)),
     )
+    if connection.vendor == "postgresql":
+        # COPY: one round trip for all rows, where executemany would send them one by one.
+        copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(meta.db_table), ", ".join(quote(f.column) for f in columns)
+        )
+        with connection.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                if adapters:
+                    values = list(row)
+                    for i, adapt in adapters:
+                        values[i] = adapt(values[i])
+                    copy.write_row(values)
+                else:
+                    copy.write_row(row)
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH_SIZE):
             batch: Sequence[Sequence[Any]] = rows[start : start + BATCH_SIZE]

@@ -16,4 +16,6 @@ class Periodic:
 
 PERIODIC = [
     Periodic("deadline_scan", 60, "linli.tasks.jobs.deadline_scan_job"),
+    # Health status follows time too: an overdue test turns yellow, an old positive test expires.
+    Periodic("health_refresh", 900, "linli.epidemic.jobs.health_refresh_job"),
 ]

@@ -31,6 +31,9 @@ class Column:
     label: object  # a readable name (lazy translation) for error messages
     aliases: tuple[str, ...]
     required: bool = False
+    # Headers containing one of these are not this column even if they contain an alias
+    # (户籍地址 is not where someone lives; 紧急联系人电话 is not their phone).
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass
@@ -52,19 +55,20 @@ def normalize_header(text: object) -> str:
     return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", str(text or ""))).lower()
 
 
-def _match_header(text: str, columns: list[Column]) -> str | None:
-    """Exact alias first; otherwise the column whose longest alias the header contains."""
+def _match_header(text: str, columns: list[Column]) -> tuple[str, bool] | None:
+    """(field, exact): an exact alias first; otherwise the column whose longest alias the header contains."""
     if not text:
         return None
     best: tuple[int, str] | None = None
     for column in columns:
+        excluded = any(normalize_header(word) in text for word in column.exclude)
         for alias in column.aliases:
             key = normalize_header(alias)
             if text == key:
-                return column.field
-            if key and key in text and (best is None or len(key) > best[0]):
+                return column.field, True
+            if not excluded and key and key in text and (best is None or len(key) > best[0]):
                 best = (len(key), column.field)
-    return best[1] if best else None
+    return (best[1], False) if best else None
 
 
 def detect_kind(content: bytes, filename: str) -> str:
@@ -166,7 +170,7 @@ def _is_blank(row: list[object]) -> bool:
     return all(str(c).strip() == "" for c in row)
 
 
-def read_table(content: bytes, filename: str, columns: list[Column]) -> Table:
+def read_table(content: bytes, filename: str, columns: list[Column], *, min_columns: int = 2) -> Table:
     if not content:
         raise SpreadsheetError(_("The file is empty."))
     kind = detect_kind(content, filename)
@@ -176,17 +180,25 @@ def read_table(content: bytes, filename: str, columns: list[Column]) -> Table:
 
     # The header is the row among the first few that names the most known columns; a title merged
     # across the top, or notes above the header, are skipped.
+    # Within a row an exact header wins over one that merely contains an alias (现住址 over 户籍地址),
+    # and otherwise the leftmost one.
     best_row, best_map = -1, dict[str, int]()
     for index, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         mapping: dict[str, int] = {}
+        exact: set[str] = set()
         for col, cell in enumerate(row):
             found = _match_header(normalize_header(cell), columns)
-            if found and found not in mapping:
-                mapping[found] = col
+            if found is None:
+                continue
+            field_name, is_exact = found
+            if field_name not in mapping or (is_exact and field_name not in exact):
+                mapping[field_name] = col
+                if is_exact:
+                    exact.add(field_name)
         if len(mapping) > len(best_map):
             best_row, best_map = index, mapping
     required = [c for c in columns if c.required]
-    if len(best_map) < 2:
+    if len(best_map) < min_columns:
         expected = "、".join(c.aliases[0] for c in required or columns[:4])
         raise SpreadsheetError(
             _(

@@ -14,8 +14,9 @@ from linli.core.excel import XLSX_CONTENT_TYPE
 from linli.core.http import actor_of
 from linli.core.spreadsheet import SpreadsheetError
 from linli.epidemic import selectors as sel
+from linli.epidemic.forms import MAX_LIST_BYTES
 from linli.epidemic.intake import DuplicateList, can_send_lists, dispatch_list_receive
-from linli.epidemic.io import return_report_xlsx
+from linli.epidemic.io import report_unmasked, return_report_xlsx
 from linli.registry.selectors import community_get
 
 router = Router(tags=["epidemic"])
@@ -110,6 +111,8 @@ def dispatch_list_create(
     target = community_get(actor, community)
     if not can_send_lists(actor):
         raise PermissionDenied("your role may not send dispatched lists")
+    if (file.size or 0) > MAX_LIST_BYTES:
+        return Status(400, ErrorOut(detail="the file is larger than 20 MB"))
     chosen = None
     if control_type:
         chosen = next((t for t in sel.control_types_for(target.pk) if t.key == control_type), None)
@@ -206,14 +209,17 @@ def dispatch_list_report(request: HttpRequest, batch_id: int) -> HttpResponse:
         .select_related("control_type", "assignee", "household__building")
         .order_by("row")
     )
+    unmasked = report_unmasked(actor, batch)
     audit_record(
         actor=actor,
         action="export",
         target=batch,
-        detail="return report (API)",
+        detail="return report (API)" + (" (full ID numbers and phones)" if unmasked else " (masked)"),
         community_id=batch.community_id,
     )
-    response = HttpResponse(return_report_xlsx(batch, records), content_type=XLSX_CONTENT_TYPE)
+    response = HttpResponse(
+        return_report_xlsx(batch, records, unmasked=unmasked), content_type=XLSX_CONTENT_TYPE
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="return-{batch.pk}-{timezone.localtime():%Y%m%d%H%M}.xlsx"'
     )

@@ -158,6 +158,14 @@ def _daily_title(title: str, day: int) -> str:
     return f"{title}（第{day}天）"
 
 
+# A case opened in the evening (lists arrive at night) must not start with day 1's steps already late.
+OPENING_GRACE = dt.timedelta(hours=2)
+
+
+def _not_before_opening(case: ControlCase, due: dt.datetime) -> dt.datetime:
+    return max(due, case.started_at + OPENING_GRACE)
+
+
 def _step_specs(
     case: ControlCase, steps: list[dict[str, Any]], owners: _Owners, *, days: Iterable[int] | None = None
 ) -> list[TaskSpec]:
@@ -179,7 +187,7 @@ def _step_specs(
         }
         if kind == StepKind.DAILY:
             for day in days if days is not None else range(1, total + 1):
-                due = _at(start + dt.timedelta(days=day - 1), DAY_STEP_TIME)
+                due = _not_before_opening(case, _at(start + dt.timedelta(days=day - 1), DAY_STEP_TIME))
                 specs.append(TaskSpec(title=_daily_title(title, day), due_at=due, **base))
             continue
         if days is not None:
@@ -189,7 +197,9 @@ def _step_specs(
         elif step.get("hours") is not None:
             due = case.started_at + dt.timedelta(hours=float(step["hours"]))
         elif step.get("day") is not None:
-            due = _at(start + dt.timedelta(days=int(step["day"]) - 1), DAY_STEP_TIME)
+            due = _not_before_opening(
+                case, _at(start + dt.timedelta(days=int(step["day"]) - 1), DAY_STEP_TIME)
+            )
         else:
             due = case.started_at + dt.timedelta(hours=1)
         if kind != StepKind.RELEASE and due > release_moment(case):
@@ -635,7 +645,8 @@ def _refresh(resident_ids: Iterable[int], *, actor: User | None, reason: str = "
 
 
 def health_refresh_overdue(now: dt.datetime | None = None) -> int:
-    """For a periodic job: residents whose test step has just gone overdue turn yellow."""
+    """For the periodic job: residents whose test step has gone overdue turn yellow, and everyone not
+    green is derived again, so a positive test older than the window lets them go back to green."""
     case_ids = (
         Task.objects.filter(
             source=SOURCE,
@@ -646,10 +657,14 @@ def health_refresh_overdue(now: dt.datetime | None = None) -> int:
         .values_list("source_id", flat=True)
         .distinct()
     )
-    ids = ControlCase.objects.filter(pk__in=case_ids, status=ControlCase.Status.ACTIVE).values_list(
-        "resident_id", flat=True
+    ids = set(
+        ControlCase.objects.filter(pk__in=case_ids, status=ControlCase.Status.ACTIVE).values_list(
+            "resident_id", flat=True
+        )
     )
-    return health_refresh(list(ids), reason=_("a test is overdue"))
+    changed = health_refresh(sorted(ids), reason=_("a test is overdue"))
+    stale = set(HealthStatus.objects.exclude(colour=Colour.GREEN).values_list("resident_id", flat=True)) - ids
+    return changed + health_refresh(sorted(stale))
 
 
 # --- control types -----------------------------------------------------------------------------------

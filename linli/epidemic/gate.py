@@ -131,6 +131,7 @@ def locked_in_by_building(response: Response) -> list[dict[str, Any]]:
 
 def _pass_relations(qs: QuerySet[ExitPass]) -> QuerySet[ExitPass]:
     return qs.select_related(
+        "resident__health",
         "resident__household__building",
         "resident__household__entrance",
         "response",

@@ -14,12 +14,13 @@ import itertools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,7 +43,7 @@ from linli.registry.address import (
     fold,
     parse_address,
 )
-from linli.registry.models import Building, Community, Household, Resident, household_label
+from linli.registry.models import Building, Community, Entrance, Household, Resident, household_label
 from linli.tasks.models import Task, Team
 from linli.tasks.services import TaskSpec
 
@@ -57,11 +58,13 @@ COLUMNS = [
         "phone",
         gettext_lazy("phone"),
         ("手机", "手机号", "手机号码", "联系电话", "电话", "联系方式", "phone"),
+        exclude=("紧急", "联系人", "监护人", "家属", "单位"),
     ),
     Column(
         "address",
         gettext_lazy("address"),
         ("住址", "现住址", "居住地址", "家庭住址", "详细地址", "地址", "现居住地址", "落位地址", "address"),
+        exclude=("户籍", "籍贯", "单位", "工作", "出生"),
     ),
     Column("building", gettext_lazy("building"), ("楼号", "楼栋", "楼栋号", "楼宇", "building")),
     Column("entrance", gettext_lazy("entrance"), ("单元", "单元号", "entrance")),
@@ -76,8 +79,8 @@ COLUMNS = [
 
 FUZZY_ACCEPT = 85  # a fuzzy candidate this good, and clearly ahead of the next one, is taken
 FUZZY_MARGIN = 10
-FUZZY_CANDIDATE = 60
-HOUSEHOLD_FUZZY = 60  # below this a resident is not even listed as a candidate
+FUZZY_CANDIDATE = 60  # below this a resident is not even listed as a candidate
+HOUSEHOLD_FUZZY = 60  # within one household, two of three characters agreeing
 MAX_CANDIDATES = 5
 
 
@@ -127,14 +130,17 @@ class Record:
             return ("id", self.id_number)
         if self.phone and self.name:
             return ("phone", self.phone, self.name)
-        return ("address", self.name, self.building, self.entrance, self.room)
+        if self.name and (self.room or self.id_number):
+            return ("address", self.name, self.building, self.entrance, self.room, self.id_number)
+        # A name alone, or a phone alone, is not enough to say two rows are one person.
+        return ("row", str(self.row))
 
 
 # --- reading and normalising -------------------------------------------------------------------------
 
 
 def read_list(content: bytes, filename: str) -> Table:
-    table = read_table(content, filename, COLUMNS)
+    table = read_table(content, filename, COLUMNS, min_columns=1)
     if not ({"name", "id_number", "phone"} & set(table.columns)):
         raise SpreadsheetError(
             _("The list names no one: it needs a name, ID number or phone column (姓名、身份证号、手机号).")
@@ -155,8 +161,9 @@ def _type_lookup(types: list[ControlType]) -> list[tuple[str, ControlType]]:
 
 
 def normalise(table: Table, types: list[ControlType], default: ControlType) -> tuple[list[Record], int]:
-    """The list's rows as Records, repeats of one person merged (the merged rows are noted)."""
+    """The list's rows as Records, repeats of one person merged (merge_matched notes the merged rows)."""
     lookup = _type_lookup(types)
+    type_of: dict[object, ControlType | None] = {}
     by_key: dict[tuple[str, ...], Record] = {}
     records: list[Record] = []
     merged = 0
@@ -182,10 +189,17 @@ def normalise(table: Table, types: list[ControlType], default: ControlType) -> t
         rec.room = clean_room(values["room"]) if values.get("room") else parsed.room
         if not rec.address and (rec.building or rec.room):
             rec.address = household_label(rec.building, rec.entrance, rec.room)
-        type_text = fold_text(values.get("type", ""))
+        raw_type = values.get("type", "")
         rec.type = default
-        if type_text:
-            found = next((t for word, t in lookup if word and word in type_text), None)
+        if raw_type not in ("", None):
+            # A list repeats a few type words on every row: each is looked up once.
+            if raw_type in type_of:
+                found = type_of[raw_type]
+            else:
+                type_text = fold_text(raw_type)
+                found = type_of[raw_type] = next(
+                    (t for word, t in lookup if word and word in type_text), None
+                )
             if found is None:
                 rec.note(
                     _("type “%(text)s” not recognised: treated as %(type)s")
@@ -199,23 +213,57 @@ def normalise(table: Table, types: list[ControlType], default: ControlType) -> t
         if not (rec.name or rec.id_number or rec.phone):
             rec.note(_("no name, ID number or phone"))
         first = by_key.get(rec.key())
-        if first is not None and (rec.name or rec.id_number or rec.phone):
+        if first is not None:
             merged += 1
-            first.merged.append(row)
-            for attr in ("name", "phone", "address", "building", "entrance", "room"):
-                if not getattr(first, attr) and getattr(rec, attr):
-                    setattr(first, attr, getattr(rec, attr))
-            # The stricter type wins: a close contact listed again as a companion stays a close contact.
-            assert first.type is not None and rec.type is not None
-            if rec.type.verify_minutes < first.type.verify_minutes:
-                first.type = rec.type
+            _merge(first, rec)
             continue
         by_key[rec.key()] = rec
         records.append(rec)
+    return records, merged
+
+
+def _merge(first: Record, rec: Record) -> None:
+    """`rec` is the same person as `first`: keep one record, fill what the first lacked, note the rows."""
+    first.merged.append(rec.row)
+    first.merged.extend(rec.merged)
+    if first.name and rec.name and first.name != rec.name:
+        first.note(_("row %(row)d gives the name %(name)s") % {"row": rec.row, "name": rec.name})
+    for attr in ("name", "phone", "address", "building", "entrance", "room"):
+        if not getattr(first, attr) and getattr(rec, attr):
+            setattr(first, attr, getattr(rec, attr))
+    # The stricter type wins: a close contact listed again as a companion stays a close contact.
+    assert first.type is not None and rec.type is not None
+    if rec.type.verify_minutes < first.type.verify_minutes:
+        first.type = rec.type
+    for text in rec.notes:
+        first.note(text)
+
+
+def _note_merged(records: list[Record]) -> None:
     for rec in records:
         if rec.merged:
+            rec.merged.sort()
             rec.note(_("same person as row(s) %(rows)s, merged") % {"rows": ", ".join(map(str, rec.merged))})
-    return records, merged
+
+
+def merge_matched(records: list[Record]) -> tuple[list[Record], int]:
+    """Rows that name one resident by different evidence (an ID here, a phone there) are one person too."""
+    kept: list[Record] = []
+    by_resident: dict[int, Record] = {}
+    merged = 0
+    for rec in records:
+        first = (
+            by_resident.get(rec.resident_id) if rec.outcome == Outcome.RESIDENT and rec.resident_id else None
+        )
+        if first is None:
+            if rec.outcome == Outcome.RESIDENT and rec.resident_id:
+                by_resident[rec.resident_id] = rec
+            kept.append(rec)
+            continue
+        merged += 1
+        _merge(first, rec)
+    _note_merged(kept)
+    return kept, merged
 
 
 # --- matching ----------------------------------------------------------------------------------------
@@ -240,16 +288,31 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in itertools.pairwise(chars)}
 
 
-_PLACE_NOISE = re.compile(r"(北京市|北京|市|区|街道|社区|小区|号院|院|路|街|胡同|里)")
+# The divisions above a community (北京市朝阳区劲松街道) say nothing about which compound it is.
+_DIVISIONS = re.compile(r"^(.{1,6}?[省市])?(.{1,6}?[区县])?(.{1,8}?(街道|镇|乡))?")
+# Words every address has; what is left names the place (光华路12号院 → 光华).
+_PLACE_NOISE = re.compile(r"[号院路街道巷弄胡同楼栋幢单元室社区小村苑庄园里市省县镇乡0-9A-Za-z\-\s]")
 
 
-def foreign_place(address: str, place_words: set[str]) -> bool:
+def place_words(*texts: str) -> set[str]:
+    """The two-character pieces of the place names in `texts`, each word on its own."""
+    words: set[str] = set()
+    for text in texts:
+        for token in _PLACE_NOISE.sub(" ", fold(text)).split():
+            words |= _bigrams(token)
+    return words
+
+
+def foreign_place(address: str, ours: set[str]) -> bool:
     """Whether the words before the building name a place that is not this community (朝阳区光华路12号院
-    for a list sent to 南里社区): the building and room then say nothing about our households."""
-    match = building_match(fold(address))
-    prefix = fold(address)[: match.start()] if match else ""
-    words = _bigrams(_PLACE_NOISE.sub(" ", prefix))
-    return bool(words) and not (words & place_words)
+    for a list sent to 南里社区): the building and room then say nothing about our households. Districts
+    and streets are not compared, and an address with no place words before the building is ours."""
+    text = fold(address)
+    match = building_match(text)
+    prefix = text[: match.start()] if match else ""
+    prefix = _DIVISIONS.sub("", prefix, count=1)
+    words = place_words(prefix)
+    return bool(words) and not (words & ours)
 
 
 class Matcher:
@@ -257,39 +320,52 @@ class Matcher:
 
     def __init__(self, community_id: int) -> None:
         self.community_id = community_id
-        community = Community.objects.get(pk=community_id)
-        self.place_words = _bigrams(
-            community.name.replace("社区", "").replace("小区", "") + " " + community.address
+        community = Community.objects.select_related("street").get(pk=community_id)
+        addresses = set(
+            Building.objects.filter(community_id=community_id)
+            .exclude(address="")
+            .values_list("address", flat=True)[:200]
         )
+        self.place_words = place_words(community.name, community.address, community.street.name, *addresses)
         self.buildings = dict(Building.objects.filter(community_id=community_id).values_list("number", "id"))
 
-    def _people(self, **filters: object) -> list[_Person]:
-        rows = Resident.objects.filter(community_id=self.community_id, **filters).values_list(
-            "id",
-            "name",
-            "household_id",
-            "household__building_id",
-            "household__entrance__number",
-            "household__room",
-        )
-        return [_Person(*r) for r in rows]
-
-    def match(self, records: list[Record]) -> None:
-        by_id: dict[str, _Person] = {}
-        ids = [r.id_number for r in records if r.id_valid]
-        for chunk in iter_chunks(ids, 900):
-            for row in Resident.objects.filter(
-                community_id=self.community_id, id_number__in=chunk
-            ).values_list(
-                "id_number",
+    def _people(self, order: tuple[str, ...] | None = None, **filters: object) -> list[_Person]:
+        rows = Resident.objects.filter(community_id=self.community_id, **filters)
+        if order is not None:
+            rows = rows.order_by(*order)
+        return [
+            _Person(*r)
+            for r in rows.values_list(
                 "id",
                 "name",
                 "household_id",
                 "household__building_id",
                 "household__entrance__number",
                 "household__room",
-            ):
-                by_id[row[0]] = _Person(*row[1:])
+            )
+        ]
+
+    def _people_where(self, column: str, values: list[str]) -> Iterator[tuple[Any, ...]]:
+        """(value, id, name, household, building, entrance, room) of the community's residents whose
+        `column` is one of `values`. Plain SQL: for one lookup per record of a 10,000-row list, building
+        the ORM's IN lists costs more than the query."""
+        quote = connection.ops.quote_name
+        resident, household, entrance = (m._meta.db_table for m in (Resident, Household, Entrance))
+        for chunk in iter_chunks(sorted(set(values)), 900):
+            sql = (
+                f"SELECT r.{quote(column)}, r.id, r.name, r.household_id, h.building_id, e.number, h.room "
+                f"FROM {quote(resident)} r JOIN {quote(household)} h ON h.id = r.household_id "
+                f"JOIN {quote(entrance)} e ON e.id = h.entrance_id "
+                f"WHERE r.community_id = %s AND r.{quote(column)} IN ({', '.join(['%s'] * len(chunk))})"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [self.community_id, *chunk])
+                yield from cursor.fetchall()
+
+    def match(self, records: list[Record]) -> None:
+        by_id: dict[str, _Person] = {}
+        for row in self._people_where("id_number", [r.id_number for r in records if r.id_valid]):
+            by_id[row[0]] = _Person(*row[1:])
         rest = []
         for rec in records:
             person = by_id.get(rec.id_number) if rec.id_valid else None
@@ -297,12 +373,22 @@ class Matcher:
                 rest.append(rec)
                 continue
             self._take(rec, person, Evidence.ID, 100)
-            if rec.name and _similar(rec.name, person.name) < 50:
+            if rec.name and rec.name != person.name and _similar(rec.name, person.name) < 50:
                 rec.note(_("the name differs from the registry (%(name)s)") % {"name": person.name})
         if rest:
             self._match_rest(rest)
 
     def _take(self, rec: Record, person: _Person, evidence: str, score: int) -> None:
+        if rec.id_valid and evidence != Evidence.ID:
+            # The list's ID number is valid but is not this resident's: the phone, address or name
+            # agree with someone who is provably another person (or the registry is wrong).
+            rec.outcome, rec.evidence, rec.score = Outcome.AMBIGUOUS, evidence, score
+            rec.household_id, rec.building_id = person.household_id, person.building_id
+            rec.candidates = [person.id]
+            rec.note(
+                _("the ID number is not the one the registry holds for %(name)s") % {"name": person.name}
+            )
+            return
         rec.outcome, rec.evidence, rec.score = Outcome.RESIDENT, evidence, score
         rec.resident_id, rec.household_id, rec.building_id = (
             person.id,
@@ -314,37 +400,18 @@ class Matcher:
     def _match_rest(self, records: list[Record]) -> None:
         phones = sorted({r.phone for r in records if r.phone})
         by_phone: dict[str, list[_Person]] = defaultdict(list)
-        for chunk in iter_chunks(phones, 900):
-            for row in Resident.objects.filter(community_id=self.community_id, phone__in=chunk).values_list(
-                "phone",
-                "id",
-                "name",
-                "household_id",
-                "household__building_id",
-                "household__entrance__number",
-                "household__room",
-            ):
-                by_phone[row[0]].append(_Person(*row[1:]))
-        # Everyone in the buildings the remaining records name: households and fuzzy candidates at once.
-        building_ids = sorted({self.buildings[r.building] for r in records if r.building in self.buildings})
-        in_building: dict[int, list[_Person]] = defaultdict(list)
-        for chunk in iter_chunks(building_ids, 500):
-            for p in self._people(household__building_id__in=chunk):
-                in_building[p.building_id].append(p)
-        households: dict[tuple[int, str, str], int] = {}
-        rooms: dict[tuple[int, str], set[int]] = defaultdict(set)
-        for chunk in iter_chunks(building_ids, 500):
-            for hid, bid, entrance, room in Household.objects.filter(building_id__in=chunk).values_list(
-                "id", "building_id", "entrance__number", "room"
-            ):
-                households[(bid, entrance, room)] = hid
-                rooms[(bid, room)].add(hid)
-        names = sorted({r.name for r in records if r.name})
-        by_name: dict[str, list[_Person]] = defaultdict(list)
-        for chunk in iter_chunks(names, 900):
-            for p in self._people(name__in=chunk):
-                by_name[p.name].append(p)
-
+        # phone_rev (the phone reversed, see Resident.fill_search_keys) is indexed; phone is not.
+        wanted = set(phones)
+        for row in self._people_where("phone_rev", [phone[::-1] for phone in phones]):
+            phone = row[0][::-1]
+            if phone in wanted:
+                by_phone[phone].append(_Person(*row[1:]))
+        # Each record goes through the evidence in order (phone, address, name), but the registry rows
+        # each step needs are loaded only for the records that reach it: the households of the rooms
+        # named, their members, the whole building only for a fuzzy name where the room did not decide,
+        # and same-named people only for the records still unmatched.
+        at_address: list[tuple[Record, list[_Person], int]] = []
+        unmatched: list[tuple[Record, list[_Person]]] = []
         for rec in records:
             phone_people = by_phone.get(rec.phone, []) if rec.phone else []
             if self._by_phone(rec, phone_people):
@@ -354,8 +421,86 @@ class Matcher:
                 rec.note(_("the address names another place: not matched by building and room"))
                 building_id = None
             rec.building_id = building_id
-            if building_id is not None and self._by_address(rec, building_id, households, rooms, in_building):
-                continue
+            if building_id is not None:
+                at_address.append((rec, phone_people, building_id))
+            else:
+                unmatched.append((rec, phone_people))
+
+        households: dict[tuple[int, str, str], int] = {}
+        rooms: dict[tuple[int, str], set[int]] = defaultdict(set)
+        wanted_rooms = [(building_id, rec.room) for rec, _p, building_id in at_address if rec.room]
+        building_ids = sorted({b for b, _r in wanted_rooms})
+        room_names = sorted({r for _b, r in wanted_rooms})
+        for chunk in iter_chunks(building_ids, 400):
+            for rooms_chunk in iter_chunks(room_names, 500):
+                for hid, bid, entrance, room in (
+                    Household.objects.filter(building_id__in=chunk, room__in=rooms_chunk)
+                    .order_by()
+                    .values_list("id", "building_id", "entrance__number", "room")
+                ):
+                    households[(bid, entrance, room)] = hid
+                    rooms[(bid, room)].add(hid)
+        homes: list[int | None] = []
+        # The entrance left out and several entrances have that room (3栋501): the person is one of
+        # those households' members.
+        room_choices: dict[int, set[int]] = {}
+        for index, (rec, _p, building_id) in enumerate(at_address):
+            household = households.get((building_id, rec.entrance, rec.room)) if rec.room else None
+            if household is None and rec.room:
+                same_room = rooms.get((building_id, rec.room), set())
+                if len(same_room) == 1:  # the entrance was left out, and only one entrance has that room
+                    household = next(iter(same_room))
+                elif same_room and not rec.entrance and rec.name:
+                    room_choices[index] = same_room
+            homes.append(household)
+        members: dict[int, list[_Person]] = defaultdict(list)
+        wanted_homes = {h for h in homes if h is not None} | {h for hs in room_choices.values() for h in hs}
+        for chunk in iter_chunks(sorted(wanted_homes), 900):
+            for p in self._people(household_id__in=chunk, order=("household_id", "id")):
+                members[p.household_id].append(p)
+        # A similar name is looked for in the entrance the address names (a wrong room seldom means a
+        # wrong entrance), or in the whole building when it names none or one that does not exist.
+        fuzzy = [
+            (rec, b)
+            for index, ((rec, _p, b), h) in enumerate(zip(at_address, homes, strict=True))
+            if h is None and rec.name and index not in room_choices
+        ]
+        pairs = {(b, rec.entrance) for rec, b in fuzzy if rec.entrance}
+        entrance_ids: dict[tuple[int, str], int] = {}
+        for chunk in iter_chunks(sorted({b for b, _e in pairs}), 500):
+            for eid, bid, number in Entrance.objects.filter(building_id__in=chunk).values_list(
+                "id", "building_id", "number"
+            ):
+                if (bid, number) in pairs:
+                    entrance_ids[(bid, number)] = eid
+        whole = sorted({b for rec, b in fuzzy if (b, rec.entrance) not in entrance_ids})
+        nearby: dict[tuple[int, str], list[_Person]] = defaultdict(list)
+        for chunk in iter_chunks(sorted(entrance_ids.values()), 500):
+            for p in self._people(household__entrance_id__in=chunk):
+                nearby[(p.building_id, p.entrance)].append(p)
+        for chunk in iter_chunks(whole, 500):
+            for p in self._people(household__building_id__in=chunk):
+                nearby[(p.building_id, "")].append(p)
+        for index, ((rec, phone_people, building_id), household) in enumerate(
+            zip(at_address, homes, strict=True)
+        ):
+            if household is not None:
+                people = members.get(household, [])
+            elif index in room_choices:
+                people = [p for h in sorted(room_choices[index]) for p in members.get(h, [])]
+            elif (building_id, rec.entrance) in entrance_ids:
+                people = nearby.get((building_id, rec.entrance), [])
+            else:
+                people = nearby.get((building_id, ""), [])
+            if not self._by_address(rec, building_id, household, people):
+                unmatched.append((rec, phone_people))
+
+        names = sorted({rec.name for rec, _p in unmatched if rec.name})
+        by_name: dict[str, list[_Person]] = defaultdict(list)
+        for chunk in iter_chunks(names, 900):
+            for p in self._people(name__in=chunk):
+                by_name[p.name].append(p)
+        for rec, phone_people in unmatched:
             if self._by_name(rec, by_name.get(rec.name, []) if rec.name else []):
                 continue
             if phone_people:
@@ -386,21 +531,12 @@ class Matcher:
         return False
 
     def _by_address(
-        self,
-        rec: Record,
-        building_id: int,
-        households: dict[tuple[int, str, str], int],
-        rooms: dict[tuple[int, str], set[int]],
-        in_building: dict[int, list[_Person]],
+        self, rec: Record, building_id: int, household: int | None, people: list[_Person]
     ) -> bool:
-        household = households.get((building_id, rec.entrance, rec.room)) if rec.room else None
-        if household is None and rec.room:
-            same_room = rooms.get((building_id, rec.room), set())
-            if len(same_room) == 1:  # the entrance was left out, and only one entrance has that room
-                household = next(iter(same_room))
-        people = in_building.get(building_id, [])
+        """`household` is the one the room names, if any; `people` are its members, or without a
+        household everyone in the building (in the registry's order)."""
         if household is not None:
-            members = [p for p in people if p.household_id == household]
+            members = people
             exact = [p for p in members if p.name == rec.name] if rec.name else []
             if len(exact) == 1:
                 self._take(rec, exact[0], Evidence.NAME_ADDRESS, 100)
@@ -422,6 +558,10 @@ class Matcher:
             return True
         if not rec.name or not people:
             return False
+        exact = [p for p in people if p.name == rec.name and (not rec.room or p.room == rec.room)]
+        if len(exact) == 1:
+            self._take(rec, exact[0], Evidence.NAME_ADDRESS, 100)
+            return True
         # The room is wrong or missing: a similar name in the same building, the room as a tie-breaker.
         scored = process.extract(
             rec.name,
@@ -451,11 +591,11 @@ class Matcher:
     def _by_name(self, rec: Record, people: list[_Person]) -> bool:
         if not people:
             return False
-        if len(people) == 1 and not rec.building:
-            # Only the name agrees: routed to that resident's worker, who confirms who it is.
-            self._take(rec, people[0], Evidence.NAME, 60)
-            rec.note(_("only the name matched: confirm the person"))
-            return True
+        if rec.id_valid:
+            # Namesakes whose ID numbers differ from the list's valid one are other people.
+            rec.note(_("%(n)d resident(s) here share the name, with other ID numbers") % {"n": len(people)})
+            return False
+        # A name alone never decides: the data group says which one it is (or that it is nobody here).
         rec.outcome, rec.evidence = Outcome.AMBIGUOUS, Evidence.NAME
         rec.candidates = [p.id for p in people][:MAX_CANDIDATES]
         return True
@@ -509,6 +649,8 @@ def dispatch_list_receive(
     table = read_list(content, filename)
     records, merged = normalise(table, types, default)
     Matcher(community.pk).match(records)
+    records, merged_after = merge_matched(records)
+    merged += merged_after
     routing = routing_for(community.pk)
     now = now or timezone.now()
     try:
@@ -588,6 +730,11 @@ def tasks_create(specs: Sequence[TaskSpec]) -> None:
     written with insert_rows rather than bulk_create, which spends most of its time turning 10,000 model
     instances back into column values."""
     now = timezone.now()
+    # A list's tasks share a handful of due times: each is put in the database's form once.
+    due: dict[dt.datetime, object] = {}
+    for s in specs:
+        if s.due_at not in due:
+            due[s.due_at] = connection.ops.adapt_datetimefield_value(s.due_at)
     insert_rows(
         Task,
         TASK_COLUMNS,
@@ -602,7 +749,7 @@ def tasks_create(specs: Sequence[TaskSpec]) -> None:
                 s.position_title[:100],
                 s.leader_id,
                 s.commander_id,
-                s.due_at,
+                due[s.due_at],
                 int(s.priority),
                 Task.Status.OPEN.value,
                 s.source,
@@ -616,7 +763,7 @@ def tasks_create(specs: Sequence[TaskSpec]) -> None:
                 None,
                 0,
                 s.escalation_minutes,
-                s.due_at,
+                due[s.due_at],
             )
             for s in specs
         ],
@@ -652,8 +799,9 @@ def _create(
         counts=counts,
         duplicates_merged=merged,
     )
-    # One due time per control type (a handful), and candidate lists written as JSON once each.
+    # One due time per control type (a handful), put in the database's form once; candidates as JSON text.
     due_of: dict[int, dt.datetime] = {}
+    due_db: dict[int, object] = {}
     no_candidates = json.dumps([])
     routes: list[tuple[int | None, int | None, int | None]] = []
     rows = []
@@ -662,6 +810,7 @@ def _create(
         due = due_of.get(rec.type.pk)
         if due is None:
             due = due_of[rec.type.pk] = now + dt.timedelta(minutes=rec.type.verify_minutes)
+            due_db[rec.type.pk] = connection.ops.adapt_datetimefield_value(due)
         matched = rec.outcome in (Outcome.RESIDENT, Outcome.HOUSEHOLD)
         grid_id, worker_id, leader_id = routing.for_building(rec.building_id if matched else None)
         routes.append((grid_id, worker_id, leader_id))
@@ -688,7 +837,7 @@ def _create(
                 json.dumps(rec.candidates) if rec.candidates else no_candidates,
                 rec.resident_id,
                 rec.household_id,
-                due,
+                due_db[rec.type.pk],
                 worker_id,
                 "",
                 "",

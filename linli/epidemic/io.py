@@ -9,10 +9,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.excel import write_xlsx
+from linli.core.models import User
 from linli.epidemic.models import DispatchBatch, DispatchRecord
 
 
-def return_report_xlsx(batch: DispatchBatch, records: Iterable[DispatchRecord]) -> bytes:
+def report_unmasked(actor: User, batch: DispatchBatch) -> bool:
+    """Full ID numbers and phones go back to the department that sent them and to staff who may reveal;
+    everyone else (observers, team members, other departments) gets them masked."""
+    return (
+        actor.is_superuser or actor.can_reveal or (actor.pk is not None and actor.pk == batch.received_by_id)
+    )
+
+
+def return_report_xlsx(batch: DispatchBatch, records: Iterable[DispatchRecord], *, unmasked: bool) -> bytes:
     headers = [
         _("Row"),
         _("Name"),
@@ -40,8 +49,8 @@ def return_report_xlsx(batch: DispatchBatch, records: Iterable[DispatchRecord]) 
         [
             r.row,
             r.name,
-            r.id_number,  # as the sender sent it: the report goes back to them
-            r.phone,
+            r.id_number if unmasked else r.masked_id_number,
+            r.phone if unmasked else r.masked_phone,
             r.address,
             r.control_type.name,
             r.get_outcome_display(),

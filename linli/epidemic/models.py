@@ -162,12 +162,16 @@ class Verification(models.TextChoices):
     VISITED = "visited", _("visited")
     MOVED = "moved", _("moved away")
     NOT_OURS = "not_ours", _("not our resident")
-    REFUSED = "refused", _("refused")
+    REFUSED = "refused", pgettext_lazy("verification result", "refused")
 
 
 class DispatchRecord(models.Model):
-    batch = models.ForeignKey(DispatchBatch, on_delete=models.CASCADE, related_name="records")
-    community = models.ForeignKey("registry.Community", on_delete=models.PROTECT, related_name="+")
+    # Foreign keys the composite indexes below already lead with, or that are never looked up by
+    # themselves, are not indexed again: a 10,000-row list writes every index 10,000 times.
+    batch = models.ForeignKey(DispatchBatch, on_delete=models.CASCADE, related_name="records", db_index=False)
+    community = models.ForeignKey(
+        "registry.Community", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     grid = models.ForeignKey(
         "registry.Grid", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -182,7 +186,11 @@ class DispatchRecord(models.Model):
     entrance = models.CharField(max_length=10, blank=True)
     room = models.CharField(max_length=20, blank=True)
     control_type = models.ForeignKey(
-        ControlType, verbose_name=_("control type"), on_delete=models.PROTECT, related_name="+"
+        ControlType,
+        verbose_name=_("control type"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     outcome = models.CharField(_("match"), max_length=10, choices=Outcome.choices)
     evidence = models.CharField(_("evidence"), max_length=12, choices=Evidence.choices)
@@ -193,18 +201,33 @@ class DispatchRecord(models.Model):
         "registry.Resident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     household = models.ForeignKey(
-        "registry.Household", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "registry.Household",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     due_at = models.DateTimeField(_("due"))
     # Who holds the verification task now (kept in step with the task when it is reassigned).
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     result = models.CharField(_("result"), max_length=10, choices=Verification.choices, blank=True)
     result_note = models.CharField(_("note"), max_length=300, blank=True)
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -272,7 +295,7 @@ class ControlCase(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     started_at = models.DateTimeField(_("started"))
     release_on = models.DateField(_("release date"))
-    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -415,7 +438,7 @@ class ExitPass(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for approval")
         APPROVED = "approved", _("approved")
-        REFUSED = "refused", _("refused")
+        REFUSED = "refused", pgettext_lazy("exit pass", "refused")
         CANCELLED = "cancelled", _("cancelled")
 
     community = models.ForeignKey("registry.Community", on_delete=models.PROTECT, related_name="+")
@@ -429,7 +452,7 @@ class ExitPass(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    requested_at = models.DateTimeField(_("applied"), auto_now_add=True)
+    requested_at = models.DateTimeField(_("applied at"), auto_now_add=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -197,7 +197,9 @@ def open_first(qs: QuerySet[DispatchRecord], now: dt.datetime | None = None) -> 
 
 
 def my_verifications(actor: User, *, finished: bool = False) -> QuerySet[DispatchRecord]:
-    qs = DispatchRecord.objects.filter(assignee_id=actor.pk).select_related("control_type", "batch")
+    qs = DispatchRecord.objects.filter(assignee_id=actor.pk).select_related(
+        "control_type", "batch", "verified_by"
+    )
     if finished:
         return qs.filter(verified_at__isnull=False).order_by("-verified_at", "-id")
     return open_first(qs.filter(verified_at__isnull=True))

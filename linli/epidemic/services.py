@@ -80,7 +80,7 @@ def record_resolve(*, actor: User, record: DispatchRecord, resident: Resident) -
     record = DispatchRecord.objects.select_for_update().get(pk=record.pk)
     household = resident.household
     grid_id, worker_id, leader_id = routing_for(record.community_id).for_building(household.building_id)
-    previous = record.get_outcome_display()
+    previous, previous_outcome = record.get_outcome_display(), record.outcome
     record.outcome, record.evidence, record.score = Outcome.RESIDENT, Evidence.NONE, None
     record.resident, record.household_id, record.grid_id = resident, household.pk, grid_id
     record.note = (record.note + "; " if record.note else "")[:200] + _("chosen by %(name)s") % {
@@ -88,6 +88,12 @@ def record_resolve(*, actor: User, record: DispatchRecord, resident: Resident) -
     }
     record.assignee_id = worker_id or record.assignee_id
     record.save()
+    # The list's counts follow the data group's decision (the board and the API read them).
+    batch = DispatchBatch.objects.select_for_update().get(pk=record.batch_id)
+    if batch.counts.get(previous_outcome):
+        batch.counts[previous_outcome] -= 1
+        batch.counts[Outcome.RESIDENT] = batch.counts.get(Outcome.RESIDENT, 0) + 1
+        batch.save(update_fields=["counts"])
     task = verification_task(record)
     if task is not None and task.is_open and worker_id:
         Task.objects.filter(pk=task.pk).update(
@@ -138,11 +144,20 @@ def _on_verification_task(event: TaskEvent) -> None:
     if event.what == "reassigned":
         DispatchRecord.objects.filter(pk=task.source_id).update(assignee_id=task.assignee_id)
         return
-    if task.status == Task.Status.DONE:
+    if task.is_open:
+        # Reopened: the record is open again, and so is its list.
+        if DispatchRecord.objects.filter(pk=task.source_id, verified_at__isnull=False).update(
+            verified_at=None, verified_by=None, result=""
+        ):
+            DispatchBatch.objects.filter(records__pk=task.source_id).update(completed_at=None)
+        return
+    if task.status in (Task.Status.DONE, Task.Status.CANCELLED):
+        # Closed elsewhere (the API, or a list withdrawn): the record counts as handled, with the note.
+        note = task.result or (Task.Status(task.status).label if task.status == Task.Status.CANCELLED else "")
         updated = DispatchRecord.objects.filter(pk=task.source_id, verified_at__isnull=True).update(
             verified_at=task.done_at or timezone.now(),
             verified_by=event.actor,
-            result_note=(task.result or "")[:300],
+            result_note=str(note)[:300],
         )
         if updated:
             batch_id = (

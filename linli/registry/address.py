@@ -82,6 +82,7 @@ class Address:
         return bool(self.building and self.room)
 
 
+@functools.lru_cache(maxsize=8192)
 def building_match(text: str) -> re.Match[str] | None:
     """The building in an address. A road or compound number may come first ("12号院3号楼", "光华路8号
     5栋"): the last match with a building word (号楼/栋/幢/座/楼) wins over an earlier bare 号, and a

@@ -141,3 +141,21 @@ def test_the_badge_shows_on_the_resident_list_and_page(world, types, client) -> 
     assert 'data-health="green"' in page2 and "put-under-control" in page2
     client.force_login(world.observer)
     assert "put-under-control" not in client.get(f"/residents/{world.resident2.pk}/").content.decode()
+
+
+def test_the_periodic_job_lets_an_old_positive_test_expire(world) -> None:
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from linli.epidemic.jobs import health_refresh_job
+
+    resident = world.resident1
+    svc.test_record(
+        actor=world.commander, case_or_resident=resident, taken_on=timezone.localdate(), result="positive"
+    )
+    assert colour(resident) == "red"
+    with time_machine.travel(timezone.now() + dt.timedelta(days=20)):
+        health_refresh_job.call()
+    assert colour(resident) == "green"

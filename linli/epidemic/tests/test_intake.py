@@ -17,7 +17,7 @@ from linli.core.spreadsheet import SpreadsheetError
 from linli.epidemic.intake import DuplicateList, dispatch_list_receive
 from linli.epidemic.models import DispatchRecord, Outcome
 from linli.epidemic.selectors import control_types_for
-from linli.factories import HouseholdFactory, ResidentFactory
+from linli.factories import HouseholdFactory, ResidentFactory, make_id_number
 from linli.registry.address import parse_address
 from linli.tasks.models import Task, Team
 
@@ -61,17 +61,19 @@ def test_records_are_matched_by_the_best_evidence_and_routed_to_the_building_wor
         ]
     )
     result = receive(world, content)
-    assert result.counts == {"resident": 4, "household": 0, "ambiguous": 0, "not_found": 1, "invalid": 1}
+    # Rows 5 and 6 are one person (name + address, and a similar name at the same address): merged.
+    assert result.counts == {"resident": 3, "household": 0, "ambiguous": 0, "not_found": 1, "invalid": 1}
+    assert result.duplicates_merged == 1
     records = {r.row: r for r in DispatchRecord.objects.filter(batch=result.batch)}
     assert records[3].resident_id == r1.pk and records[3].evidence == "id"
     assert records[4].resident_id == r2.pk and records[4].evidence == "phone_name"
     assert records[5].resident_id == neighbour.pk and records[5].evidence == "name_address"
-    assert records[6].outcome == Outcome.RESIDENT and records[6].evidence == "fuzzy"
+    assert 6 not in records and records[5].merged_rows == "6"
     assert records[7].outcome == Outcome.NOT_FOUND
     assert records[8].outcome == Outcome.INVALID and "ID number invalid" in records[8].note
     # Routed: building 1's worker is alice; building 2 has no worker, so its grid leader (none) → data group.
     tasks = {t.source_id: t for t in Task.objects.filter(source=Task.Source.VERIFICATION)}
-    assert len(tasks) == 6 == result.tasks_created
+    assert len(tasks) == 5 == result.tasks_created
     assert tasks[records[3].pk].assignee == world.alice
     assert tasks[records[7].pk].assignee is None and tasks[records[7].pk].team == Team.DATA
     # Close contacts within 1.5 h, the others within 4 h.
@@ -135,7 +137,8 @@ def test_the_same_file_again_is_refused_naming_the_first_batch(world) -> None:
     [
         (b"%PDF-1.4 not a sheet", "list.pdf", "not"),
         (b"", "list.xlsx", "empty"),
-        (xlsx([["x", "y"]], header=["序号", "备注说明"]), "list.xlsx", "header"),
+        (xlsx([["x", "y"]], header=["序号", "备注说明"]), "list.xlsx", "names no one"),
+        (xlsx([["x", "y"]], header=["序号", "日期"]), "list.xlsx", "header"),
         (xlsx([], header=HEADER), "list.xlsx", "no records"),
     ],
 )
@@ -186,7 +189,8 @@ def test_the_workers_get_one_message_each(world, django_capture_on_commit_callba
             world, xlsx([["李秀英", world.resident1.id_number, "", "", ""], ["李二", "", "", "1号楼101", ""]])
         )
     note = Notification.objects.get(user=world.alice)
-    assert note.title.startswith("2 records to verify by 03:30")
+    # Shared messages are in the site's language (zh-Hans): "2 条记录需在 03:30 前核查".
+    assert note.title.startswith("2 ") and "03:30" in note.title
 
 
 def test_every_built_in_type_is_offered_and_a_community_copy_replaces_its_original(world) -> None:
@@ -239,3 +243,71 @@ def test_an_address_in_another_place_is_not_matched_by_its_building_and_room(wor
     records = {r.row: r for r in DispatchRecord.objects.filter(batch=result.batch)}
     assert records[3].outcome == Outcome.NOT_FOUND and "another place" in records[3].note
     assert records[4].outcome == Outcome.HOUSEHOLD and records[4].household_id == world.resident1.household_id
+
+
+def test_a_similar_name_alone_in_the_household_is_taken_as_a_typo(world) -> None:
+    result = receive(world, xlsx([["李秀鹰", "", "", "1号楼101", ""]]))
+    record = DispatchRecord.objects.get(batch=result.batch)
+    assert (
+        record.outcome == Outcome.RESIDENT
+        and record.evidence == "fuzzy"
+        and record.resident == world.resident1
+    )
+
+
+def test_a_name_alone_never_decides_and_a_valid_foreign_id_is_someone_else(world) -> None:
+    other_id = make_id_number(born=dt.date(1990, 1, 1), area="410102")
+    result = receive(
+        world,
+        xlsx(
+            [
+                ["王建国", other_id, "", "", ""],
+                ["李秀英", "", "", "", ""],
+                ["李秀英", other_id[:-1] + "0", "13812341234", "", ""],
+            ]
+        ),
+    )
+    records = {r.row: r for r in DispatchRecord.objects.filter(batch=result.batch)}
+    # A valid ID the registry does not hold: our 王建国 is provably another person.
+    assert records[3].outcome == Outcome.NOT_FOUND and records[3].resident_id is None
+    # The only 李秀英, by name alone: the data group confirms.
+    assert records[4].outcome == Outcome.AMBIGUOUS and records[4].candidates == [world.resident1.pk]
+
+
+def test_one_resident_named_by_different_evidence_is_one_record(world) -> None:
+    r1 = world.resident1
+    result = receive(
+        world,
+        xlsx(
+            [
+                ["李秀英", r1.id_number, "", "", ""],
+                ["李秀英", "", "13812341234", "", ""],
+                ["李秀英", "", "", "1号楼101", ""],
+            ]
+        ),
+    )
+    assert result.batch.rows == 1 and result.duplicates_merged == 2 and result.tasks_created == 1
+    assert DispatchRecord.objects.get(batch=result.batch).merged_rows == "4, 5"
+
+
+def test_rows_with_only_a_phone_are_not_merged_with_each_other(world) -> None:
+    result = receive(world, xlsx([["", "", "13900000001", "", ""], ["", "", "13900000002", "", ""]]))
+    assert result.batch.rows == 2 and result.duplicates_merged == 0
+
+
+def test_the_exact_header_wins_and_household_register_addresses_are_not_where_people_live(world) -> None:
+    header = ["姓名", "紧急联系人电话", "本人手机号", "户籍地址", "现住址"]
+    result = receive(
+        world,
+        xlsx(
+            [["李秀英", "13900009999", "13812341234", "河南省郑州市1号楼1单元101", "1号楼101"]], header=header
+        ),
+    )
+    record = DispatchRecord.objects.get(batch=result.batch)
+    assert record.phone == "13812341234" and record.address == "1号楼101"
+    assert record.resident == world.resident1 and record.evidence == "phone_name"
+
+
+def test_a_list_with_only_id_numbers_is_read(world) -> None:
+    result = receive(world, xlsx([[world.resident1.id_number]], header=["身份证号"], title=None))
+    assert result.counts["resident"] == 1

@@ -277,6 +277,11 @@ def release_notice(request: HttpRequest, pk: int) -> HttpResponse:
     case = sel.case_get(actor, pk)
     if case.status == ControlCase.Status.CANCELLED:
         raise Http404
+    tests = [t for t in sel.test_results(case.resident_id) if t.case_id == case.pk]
+    if any(t.result == Result.Result.POSITIVE for t in tests):
+        # A notice saying "all tests negative, released" must never exist for someone who tested positive.
+        messages.error(request, _("A test of this case was positive: no release notice can be printed."))
+        return redirect(case)
     end = case.release_on - dt.timedelta(days=1)
     return pdf_response(
         request,
@@ -288,7 +293,8 @@ def release_notice(request: HttpRequest, pk: int) -> HttpResponse:
             "end": end,
             "days": period_days(case),
             "printed": timezone.localdate(),
-            "negative_tests": [t for t in sel.test_results(case.resident_id) if t.case_id == case.pk],
+            "negative_tests": [t for t in tests if t.result == Result.Result.NEGATIVE],
+            "draft": case.status != ControlCase.Status.RELEASED,
         },
         f"release-{case.pk}.pdf",
     )

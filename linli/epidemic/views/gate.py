@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.access import scope_q
@@ -46,7 +46,9 @@ class DecideForm(forms.Form):
         label=gettext_lazy("valid from"), required=False, input_formats=[WINDOW_INPUT, "%Y-%m-%d %H:%M"]
     )
     valid_until = forms.DateTimeField(
-        label=gettext_lazy("valid until"), required=False, input_formats=[WINDOW_INPUT, "%Y-%m-%d %H:%M"]
+        label=pgettext_lazy("time", "valid until"),
+        required=False,
+        input_formats=[WINDOW_INPUT, "%Y-%m-%d %H:%M"],
     )
     note = forms.CharField(label=gettext_lazy("note"), max_length=300, required=False)
 

@@ -25,8 +25,15 @@ from linli.core.spreadsheet import SpreadsheetError
 from linli.epidemic import selectors as sel
 from linli.epidemic.forms import DispatchUploadForm, VerifyForm
 from linli.epidemic.intake import DuplicateList, can_send_lists, dispatch_list_receive
-from linli.epidemic.io import return_report_xlsx
-from linli.epidemic.models import DispatchBatch, DispatchRecord, Outcome, Verification
+from linli.epidemic.io import report_unmasked, return_report_xlsx
+from linli.epidemic.models import (
+    ControlCase,
+    DispatchBatch,
+    DispatchRecord,
+    HealthStatus,
+    Outcome,
+    Verification,
+)
 from linli.epidemic.services import can_verify, record_resolve, record_verify
 from linli.registry.models import Community, Resident
 from linli.registry.selectors import communities_for, community_chosen, resident_get
@@ -121,7 +128,20 @@ def _record_cards(actor: User, records: list[DispatchRecord]) -> list[DispatchRe
             "household__building", "household__entrance"
         )
     }
+    colours = dict(
+        HealthStatus.objects.filter(
+            resident_id__in={r.resident_id for r in records if r.resident_id}
+        ).values_list("resident_id", "colour")
+    )
+    under_control = dict(
+        ControlCase.objects.filter(
+            resident_id__in={r.resident_id for r in records if r.resident_id},
+            status=ControlCase.Status.ACTIVE,
+        ).values_list("resident_id", "id")
+    )
     for r in records:
+        r.case_id = under_control.get(r.resident_id or 0)  # type: ignore[attr-defined]
+        r.health_colour = colours.get(r.resident_id or 0, "")  # type: ignore[attr-defined]
         r.candidate_people = [people[pk] for pk in r.candidates if pk in people]  # type: ignore[attr-defined]
         r.can_act = can_verify(actor, r)  # type: ignore[attr-defined]
         r.outcome_choices = Verification.choices  # type: ignore[attr-defined]
@@ -285,9 +305,14 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("control_type", "assignee", "household__building")
         .order_by("row")
     )
-    content = return_report_xlsx(batch, records)
+    unmasked = report_unmasked(actor, batch)
+    content = return_report_xlsx(batch, records, unmasked=unmasked)
     audit_record(
-        actor=actor, action="export", target=batch, detail="return report", community_id=batch.community_id
+        actor=actor,
+        action="export",
+        target=batch,
+        detail="return report" + (" (full ID numbers and phones)" if unmasked else " (masked)"),
+        community_id=batch.community_id,
     )
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     name = _("return report %(id)d") % {"id": batch.pk} + ".xlsx"
