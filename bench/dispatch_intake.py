@@ -344,19 +344,9 @@ def list_rows(rng: random.Random, people: Sequence[Person], count: int, first_ro
 
 
 def list_xlsx(rows: Sequence[Row], title: str = TITLE) -> bytes:
-    from openpyxl import Workbook
+    from linli.epidemic.io import titled_sheet_xlsx
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append([title])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
-    sheet.append(HEADER)
-    for row in rows:
-        sheet.append(row.cells)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return titled_sheet_xlsx(title, HEADER, (row.cells for row in rows))
 
 
 def make_list(community_id: int, *, seed: int = LIST_SEED, count: int = LIST_ROWS) -> tuple[bytes, list[Row]]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from linli.core.models import User
 
@@ -23,6 +24,16 @@ def error_text(exc: ValidationError) -> str:
 def posted_ids(values: Iterable[str]) -> list[int]:
     """Primary keys posted by a form, ignoring anything that is not a number."""
     return [int(v) for v in values if str(v).isdigit()]
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a form wants to go back to (its `next` field or parameter), if it is on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 def chosen_community_code(request: HttpRequest) -> str:

@@ -9,14 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Router, Schema, Status, UploadedFile
 
-from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
 from linli.core.http import actor_of
 from linli.core.spreadsheet import SpreadsheetError
 from linli.epidemic import selectors as sel
 from linli.epidemic.forms import MAX_LIST_BYTES
 from linli.epidemic.intake import DuplicateList, can_send_lists, dispatch_list_receive
-from linli.epidemic.io import report_unmasked, return_report_xlsx
+from linli.epidemic.io import return_report_export
 from linli.registry.selectors import community_get
 
 router = Router(tags=["epidemic"])
@@ -203,23 +202,7 @@ def dispatch_list_report(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The return report (回传表) as .xlsx: each row as sent, its match and what the worker found."""
     actor = actor_of(request)
     batch = sel.batch_get(actor, batch_id)
-    records = (
-        sel.records_for(actor)
-        .filter(batch=batch)
-        .select_related("control_type", "assignee", "household__building")
-        .order_by("row")
-    )
-    unmasked = report_unmasked(actor, batch)
-    audit_record(
-        actor=actor,
-        action="export",
-        target=batch,
-        detail="return report (API)" + (" (full ID numbers and phones)" if unmasked else " (masked)"),
-        community_id=batch.community_id,
-    )
-    response = HttpResponse(
-        return_report_xlsx(batch, records, unmasked=unmasked), content_type=XLSX_CONTENT_TYPE
-    )
+    response = HttpResponse(return_report_export(actor, batch), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = (
         f'attachment; filename="return-{batch.pk}-{timezone.localtime():%Y%m%d%H%M}.xlsx"'
     )

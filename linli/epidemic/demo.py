@@ -5,16 +5,15 @@ among candidates, one not in the community and one with an invalid ID; two peopl
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone, translation
-from openpyxl import Workbook
 
 from linli.core.models import User
 from linli.epidemic.intake import dispatch_list_receive
+from linli.epidemic.io import titled_sheet_xlsx
 from linli.epidemic.models import DispatchBatch, DispatchRecord, Outcome
 from linli.epidemic.selectors import control_types_for
 from linli.epidemic.services import record_verify
@@ -24,17 +23,7 @@ HEADER = ["序号", "姓名", "身份证号", "联系电话", "现住址", "人�
 
 
 def _sheet(title: str, rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append([title])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
-    sheet.append(HEADER)
-    for n, row in enumerate(rows, start=1):
-        sheet.append([n, *row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return titled_sheet_xlsx(title, HEADER, ([n, *row] for n, row in enumerate(rows, start=1)))
 
 
 def _row(r: Resident, kind: str, *, by_phone: bool = False, note: str = "") -> list[object]:

@@ -3,14 +3,39 @@ what the match found, and what the worker verified."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Sequence
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
 from linli.core.excel import write_xlsx
 from linli.core.models import User
 from linli.epidemic.models import DispatchBatch, DispatchRecord
+
+
+def return_report_export(actor: User, batch: DispatchBatch) -> bytes:
+    """The return report of a batch the actor may see (loaded through selectors.batch_get), audited."""
+    from linli.core.audit import audit_record
+    from linli.epidemic.selectors import records_for
+
+    records = (
+        records_for(actor)
+        .filter(batch=batch)
+        .select_related("control_type", "assignee", "household__building")
+        .order_by("row")
+    )
+    unmasked = report_unmasked(actor, batch)
+    content = return_report_xlsx(batch, records, unmasked=unmasked)
+    audit_record(
+        actor=actor,
+        action="export",
+        target=batch,
+        detail="return report" + (" (full ID numbers and phones)" if unmasked else " (masked)"),
+        community_id=batch.community_id,
+    )
+    return content
 
 
 def report_unmasked(actor: User, batch: DispatchBatch) -> bool:
@@ -73,3 +98,20 @@ def return_report_xlsx(batch: DispatchBatch, records: Iterable[DispatchRecord], 
         title=_("Return report %(id)d") % {"id": batch.pk},
         widths=[6, 10, 21, 13, 26, 10, 14, 12, 8, 10, 17, 12, 20, 17, 8, 10, 40],
     )
+
+
+def titled_sheet_xlsx(title: str | None, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A sheet as departments send them: a title merged across the top (when given), the header, rows.
+    The demo lists, the tests and the benchmark write theirs with it."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    if title:
+        sheet.append([title])
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -14,15 +14,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.core.access import scope_q
 from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
-from linli.core.http import actor_of, chosen_community_code, error_text
+from linli.core.http import actor_of, chosen_community_code, error_text, next_url
 from linli.core.imports import ImportRefused, import_create
 from linli.core.jobs import import_preview_job
 from linli.core.models import ImportJob, User
@@ -562,12 +562,7 @@ def request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, error_text(exc))
-    back = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(back)
-    return redirect("supplies:requests")
+    return redirect(next_url(request, reverse("supplies:requests")))
 
 
 # Targets, agreements, import --------------------------------------------------------------------

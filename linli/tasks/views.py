@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from linli.core.http import next_url
 from linli.core.models import User
 from linli.core.selectors import community_staff
 from linli.tasks.models import Task
@@ -24,13 +24,6 @@ from linli.tasks.selectors import (
 from linli.tasks.services import can_reassign, can_work_on, task_reassign, task_set_status
 
 LIST_LIMIT = 200
-
-
-def _next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 @login_required
@@ -102,7 +95,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "tasks/_row.html", {"task": task})
     messages.success(request, task.get_status_display())
-    return redirect(_next(request, task.get_absolute_url()))
+    return redirect(next_url(request, task.get_absolute_url()))
 
 
 @require_POST
@@ -120,4 +113,4 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("tasks:detail", pk=pk)
     messages.success(request, _("Given to %(name)s, who has been notified.") % {"name": person.name})
-    return redirect(_next(request, task.get_absolute_url()))
+    return redirect(next_url(request, task.get_absolute_url()))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pytest
 import time_machine
@@ -11,10 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
-from openpyxl import Workbook
 
 from linli.core.spreadsheet import SpreadsheetError
 from linli.epidemic.intake import DuplicateList, dispatch_list_receive
+from linli.epidemic.io import titled_sheet_xlsx
 from linli.epidemic.models import DispatchRecord, Outcome
 from linli.epidemic.selectors import control_types_for
 from linli.factories import HouseholdFactory, ResidentFactory, make_id_number
@@ -27,18 +26,7 @@ HEADER = ["姓名", "身份证号", "手机号", "现住址", "人员类别"]
 def xlsx(
     rows: list[list[object]], header: list[str] = HEADER, title: str | None = "区大数据中心推送名单"
 ) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    if title:
-        sheet.append([title])
-        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return titled_sheet_xlsx(title, header, rows)
 
 
 def receive(world, content: bytes, name: str = "list.xlsx", actor=None, **kwargs):  # type: ignore[no-untyped-def]

@@ -15,14 +15,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from linli.core.access import scope_q
-from linli.core.http import actor_of, error_text
+from linli.core.http import actor_of, error_text, next_url
 from linli.core.pdf import pdf_response
 from linli.core.roles import ScopeLevel
 from linli.epidemic import case_selectors as sel
@@ -49,13 +48,6 @@ from linli.registry.selectors import communities_for, community_chosen, resident
 from linli.tasks.models import Task
 
 PAGE_SIZE = 50
-
-
-def _next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 # --- the list ----------------------------------------------------------------------------------------
@@ -183,7 +175,7 @@ def case_step(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
         messages.success(request, _("%(name)s is released.") % {"name": case.resident.name})
     else:
         messages.success(request, _("Done: %(title)s") % {"title": task.title})
-    return redirect(_next(request, case.get_absolute_url()))
+    return redirect(next_url(request, case.get_absolute_url()))
 
 
 @require_POST
@@ -213,7 +205,7 @@ def case_test(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
             )
         else:
             messages.success(request, _("Negative result recorded: %(title)s") % {"title": task.title})
-    return redirect(_next(request, case.get_absolute_url()))
+    return redirect(next_url(request, case.get_absolute_url()))
 
 
 @require_POST

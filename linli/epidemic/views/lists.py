@@ -13,19 +13,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
-from linli.core.http import actor_of, chosen_community_code, error_text
+from linli.core.http import actor_of, chosen_community_code, error_text, next_url
 from linli.core.models import User
 from linli.core.spreadsheet import SpreadsheetError
 from linli.epidemic import selectors as sel
 from linli.epidemic.forms import DispatchUploadForm, VerifyForm
 from linli.epidemic.intake import DuplicateList, can_send_lists, dispatch_list_receive
-from linli.epidemic.io import report_unmasked, return_report_xlsx
+from linli.epidemic.io import return_report_export
 from linli.epidemic.models import (
     ControlCase,
     DispatchBatch,
@@ -215,10 +214,8 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest, record: DispatchRecord) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(f"{target}#r{record.pk}")
-    return redirect(record.get_absolute_url())
+    target = next_url(request, "")
+    return redirect(f"{target}#r{record.pk}" if target else record.get_absolute_url())
 
 
 def _card(request: HttpRequest, record: DispatchRecord, error: str = "") -> HttpResponse:
@@ -299,22 +296,7 @@ def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     batch = sel.batch_get(actor, pk)
-    records = (
-        sel.records_for(actor)
-        .filter(batch=batch)
-        .select_related("control_type", "assignee", "household__building")
-        .order_by("row")
-    )
-    unmasked = report_unmasked(actor, batch)
-    content = return_report_xlsx(batch, records, unmasked=unmasked)
-    audit_record(
-        actor=actor,
-        action="export",
-        target=batch,
-        detail="return report" + (" (full ID numbers and phones)" if unmasked else " (masked)"),
-        community_id=batch.community_id,
-    )
-    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response = HttpResponse(return_report_export(actor, batch), content_type=XLSX_CONTENT_TYPE)
     name = _("return report %(id)d") % {"id": batch.pk} + ".xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response
