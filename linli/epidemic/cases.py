@@ -173,6 +173,9 @@ def _step_specs(
     start = _local_start(case)
     specs: list[TaskSpec] = []
     total = period_days(case)
+    # On a task list among many cases' steps, each says whose it is.
+    household = case.resident.household
+    who = f" · {case.resident.name} {household.building.number}-{household.entrance.number}-{household.room}"
     for index, step in enumerate(steps):
         kind = step.get("kind", StepKind.STEP)
         title = str(step.get("title", "")).strip() or _("Step")
@@ -188,7 +191,7 @@ def _step_specs(
         if kind == StepKind.DAILY:
             for day in days if days is not None else range(1, total + 1):
                 due = _not_before_opening(case, _at(start + dt.timedelta(days=day - 1), DAY_STEP_TIME))
-                specs.append(TaskSpec(title=_daily_title(title, day), due_at=due, **base))
+                specs.append(TaskSpec(title=_daily_title(title, day) + who, due_at=due, **base))
             continue
         if days is not None:
             continue
@@ -204,7 +207,7 @@ def _step_specs(
             due = case.started_at + dt.timedelta(hours=1)
         if kind != StepKind.RELEASE and due > release_moment(case):
             continue  # a test on day 7 of a period shortened to 5 days
-        specs.append(TaskSpec(title=title, due_at=due, **base))
+        specs.append(TaskSpec(title=title + who, due_at=due, **base))
     return specs
 
 
@@ -674,6 +677,24 @@ _WHEN = re.compile(
 )
 
 
+# The words a community writes in the step template, in Chinese or as the stored keys.
+OWNER_WORDS = {
+    "网格员": "worker",
+    "后勤": "logistics",
+    "医疗": "medical",
+    "联络": "liaison",
+    "治安": "security",
+}
+KIND_WORDS = {
+    "步骤": "step",
+    "检测": "test",
+    "核酸": "test",
+    "每天": "daily",
+    "每日": "daily",
+    "解除": "release",
+}
+
+
 def steps_parse(text: str) -> list[dict[str, Any]]:
     """One step a line: `标题 | owner | kind | when` (when: "4h", "day 3", or empty for daily/release).
 
@@ -681,11 +702,16 @@ def steps_parse(text: str) -> list[dict[str, Any]]:
     """
     steps: list[dict[str, Any]] = []
     errors: list[str] = []
-    owners = ", ".join(StepOwner.values)
-    kinds = ", ".join(StepKind.values)
+    owners = "、".join(OWNER_WORDS)
+    kinds = "、".join(dict.fromkeys(KIND_WORDS))
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if "|" not in line.replace("｜", "|"):
+            errors.append(
+                _("Line %(n)d: separate the parts with “|”: title | owner | kind | when.") % {"n": number}
+            )
             continue
         parts = [p.strip() for p in line.replace("｜", "|").split("|")]
         parts += [""] * (4 - len(parts))
@@ -693,6 +719,7 @@ def steps_parse(text: str) -> list[dict[str, Any]]:
             errors.append(_("Line %(n)d: too many “|” — write title | owner | kind | when.") % {"n": number})
             continue
         title, owner, kind, when = parts
+        owner, kind = OWNER_WORDS.get(owner, owner.lower()), KIND_WORDS.get(kind, kind.lower())
         line_errors = []
         if not title:
             line_errors.append(_("the title is missing"))
@@ -737,12 +764,14 @@ def steps_text(steps: list[dict[str, Any]]) -> str:
     lines = []
     for s in steps:
         if s.get("hours") is not None:
-            when = f"{s['hours']}h"
+            when = f"{s['hours']}小时"
         elif s.get("day") is not None:
-            when = f"day {s['day']}"
+            when = f"第{s['day']}天"
         else:
             when = ""
-        lines.append(f"{s.get('title', '')} | {s.get('owner', '')} | {s.get('kind', '')} | {when}".rstrip())
+        owner = next((w for w, key in OWNER_WORDS.items() if key == s.get("owner")), s.get("owner", ""))
+        kind = next((w for w, key in KIND_WORDS.items() if key == s.get("kind")), s.get("kind", ""))
+        lines.append(f"{s.get('title', '')} | {owner} | {kind} | {when}".rstrip(" |"))
     return "\n".join(lines)
 
 

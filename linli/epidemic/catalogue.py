@@ -36,7 +36,7 @@ BUILTIN_TYPES: list[dict[str, Any]] = [
     {
         "key": "secondary_contact",
         "name": "次密接",
-        "aliases": "次密接,次密切接触者,密接的密接,secondary contact",
+        "aliases": "次密接,次密切接触者,密接的密接,次密,secondary contact",
         "verify_minutes": 240,
         "measure": Measure.HOME,
         "days": 7,

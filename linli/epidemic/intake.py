@@ -610,6 +610,7 @@ class IntakeResult:
     counts: dict[str, int]
     duplicates_merged: int
     tasks_created: int
+    to_data_group: int = 0
 
 
 def can_send_lists(actor: User) -> bool:
@@ -665,7 +666,8 @@ def dispatch_list_receive(
             raise
         raise DuplicateList(earlier) from None
     transaction.on_commit(lambda: _notify_routed(batch, tasks))
-    return IntakeResult(batch, dict(batch.counts), merged, len(tasks))
+    unassigned = sum(1 for spec in tasks if spec.assignee_id is None)
+    return IntakeResult(batch, dict(batch.counts), merged, len(tasks), unassigned)
 
 
 RECORD_COLUMNS = [

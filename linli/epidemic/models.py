@@ -152,6 +152,7 @@ class Evidence(models.TextChoices):
     ADDRESS = "address", _("address")
     FUZZY = "fuzzy", _("similar name and address")
     NAME = "name", _("name only")
+    CHOSEN = "chosen", _("chosen by the data group")
     NONE = "none", _("no match")
 
 

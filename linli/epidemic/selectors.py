@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -120,6 +120,7 @@ class Progress:
     done_late: int = 0
     open: int = 0
     open_late: int = 0
+    next_due: dt.datetime | None = None  # the earliest deadline among the open records
 
     @property
     def late(self) -> int:
@@ -138,6 +139,7 @@ def _progress_annotations(now: dt.datetime) -> dict[str, Any]:
         "done_late": Count("id", filter=~unverified & Q(verified_at__gt=F("due_at"))),
         "open": Count("id", filter=unverified),
         "open_late": Count("id", filter=unverified & Q(due_at__lt=now)),
+        "next_due": Min("due_at", filter=unverified),
     }
 
 

@@ -81,7 +81,7 @@ def record_resolve(*, actor: User, record: DispatchRecord, resident: Resident) -
     household = resident.household
     grid_id, worker_id, leader_id = routing_for(record.community_id).for_building(household.building_id)
     previous, previous_outcome = record.get_outcome_display(), record.outcome
-    record.outcome, record.evidence, record.score = Outcome.RESIDENT, Evidence.NONE, None
+    record.outcome, record.evidence, record.score = Outcome.RESIDENT, Evidence.CHOSEN, None
     record.resident, record.household_id, record.grid_id = resident, household.pk, grid_id
     record.note = (record.note + "; " if record.note else "")[:200] + _("chosen by %(name)s") % {
         "name": actor.name

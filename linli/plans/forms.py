@@ -61,8 +61,8 @@ class PlanForm(forms.ModelForm):
             "secondary_effects": TEXTAREA,
             "termination_criteria": TEXTAREA,
             "notes": TEXTAREA,
-            "approved_on": forms.DateInput(attrs={"type": "date"}),
-            "review_on": forms.DateInput(attrs={"type": "date"}),
+            "approved_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "review_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
 

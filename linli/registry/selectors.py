@@ -147,9 +147,9 @@ def household_get(actor: User, pk: int) -> Household:
 
 
 def household_members(household: Household) -> QuerySet[Resident]:
-    return household.members.select_related("household__building", "household__entrance").prefetch_related(
-        "special"
-    )
+    return household.members.select_related(
+        "household__building", "household__entrance", "health"
+    ).prefetch_related("special")
 
 
 def buildings_for(actor: User) -> QuerySet[Building]:

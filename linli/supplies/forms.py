@@ -13,7 +13,7 @@ from linli.core.templatetags.linli import qty
 from linli.supplies.models import Item, Lot, Movement, StoragePoint, SupplierAgreement, Target
 from linli.tasks.models import Team
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ItemChoice(forms.ModelChoiceField):

@@ -23,7 +23,7 @@ from linli.volunteers.models import (
 )
 from linli.volunteers.services import clean_credit_code, clean_id_number, clean_phone
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 AVAILABILITY_CHOICES = [(str(d * 3 + p), f"{DAYS[d]} {PERIODS[p][2]}") for d in range(7) for p in range(3)]
 

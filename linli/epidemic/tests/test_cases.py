@@ -25,6 +25,11 @@ T0 = dt.datetime(2026, 5, 1, 1, 0, tzinfo=dt.UTC)
 LOCAL = timezone.get_fixed_timezone(8 * 60)
 
 
+def step_title(task) -> str:  # type: ignore[no-untyped-def]
+    """The template's step title, without the " · name 1-1-101" every step task carries."""
+    return task.title.split(" · ")[0]
+
+
 def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 5, day, hour, minute, tzinfo=LOCAL)
 
@@ -68,7 +73,7 @@ def test_opening_a_case_makes_the_pipeline_of_steps_with_owners_and_deadlines(wo
     tasks = steps(case)
     # 5 steps, 7 daily temperature checks, 3 tests and the release.
     assert len(tasks) == 16
-    by_title = {t.title: t for t in tasks}
+    by_title = {step_title(t): t for t in tasks}
     sensor = by_title["安装门磁"]
     assert sensor.team == Team.SECURITY and sensor.assignee_id is None
     assert sensor.leader_id == world.commander.pk  # grid 1 has no leader: the commander routes it
@@ -116,7 +121,7 @@ def test_shortening_cancels_the_steps_due_after_the_new_date_and_moves_the_relea
     svc.case_change_release(actor=world.alice, case=case, release_on=dt.date(2026, 5, 5), reason="疾控通知")
 
     tasks = steps(case)
-    open_titles = {t.title for t in tasks if t.is_open}
+    open_titles = {step_title(t) for t in tasks if t.is_open}
     assert "早晚两次体温（第4天）" in open_titles
     assert "早晚两次体温（第5天）" not in open_titles
     assert "核酸检测（第7天）" not in open_titles
@@ -134,7 +139,7 @@ def test_extending_adds_the_daily_steps_of_the_new_days(world, types, now) -> No
 
     daily = [t for t in steps(case) if t.stage == "daily" and t.is_open]
     assert len(daily) == 10
-    assert daily[-1].title == "早晚两次体温（第10天）" and daily[-1].due_at == local(10, 18)
+    assert step_title(daily[-1]) == "早晚两次体温（第10天）" and daily[-1].due_at == local(10, 18)
     assert next(t for t in steps(case) if t.stage == "release").due_at == local(11, 10)
 
 
@@ -143,7 +148,7 @@ def test_shortening_then_extending_again_does_not_duplicate_daily_steps(world, t
     svc.case_change_release(actor=world.alice, case=case, release_on=dt.date(2026, 5, 4), reason="a")
     svc.case_change_release(actor=world.alice, case=case, release_on=dt.date(2026, 5, 8), reason="b")
     live = [t for t in steps(case) if t.stage == "daily" and t.status != "cancelled"]
-    assert sorted(t.title for t in live) == sorted(f"早晚两次体温（第{d}天）" for d in range(1, 8))
+    assert sorted(step_title(t) for t in live) == sorted(f"早晚两次体温（第{d}天）" for d in range(1, 8))
 
 
 # --- releasing ---------------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ def test_cancelling_needs_a_reason_and_closes_every_step(world, types, now) -> N
 
 def test_the_case_runner_may_tick_off_a_team_step(world, types, now) -> None:
     case = open_case(world, types)
-    sensor = next(t for t in steps(case) if t.title == "安装门磁")
+    sensor = next(t for t in steps(case) if step_title(t) == "安装门磁")
     svc.case_step_done(actor=world.alice, case=case, task=sensor)
     sensor.refresh_from_db()
     assert sensor.status == "done" and sensor.done_by == world.alice
@@ -331,3 +336,14 @@ def test_editing_a_built_in_type_makes_the_community_copy(world, types, client) 
     bad = client.post(f"/epidemic/types/{copy.pk}/edit/", data | {"steps": "x | nobody | step | 1h"})
     assert "Line 1" in bad.content.decode()
     assert login(client, world.alice).get(f"/epidemic/types/{builtin.pk}/edit/").status_code == 403
+
+
+def test_steps_are_written_in_chinese_words_and_read_back_the_same() -> None:
+    text = "安装门磁 | 治安 | 步骤 | 4小时\n核酸检测（第3天） | 医疗 | 检测 | 第3天\n早晚两次体温 | 网格员 | 每天\n解除 | 网格员 | 解除"
+    steps = svc.steps_parse(text)
+    assert steps[0] == {"title": "安装门磁", "owner": "security", "kind": "step", "hours": 4}
+    assert steps[1]["day"] == 3 and steps[2]["kind"] == "daily" and steps[3]["kind"] == "release"
+    assert svc.steps_parse(svc.steps_text(steps)) == steps
+    with pytest.raises(ValidationError) as caught:
+        svc.steps_parse("安装门磁 治安 步骤 4小时\n解除 | 网格员 | 解除")
+    assert "separate the parts" in str(caught.value)

@@ -255,5 +255,5 @@ def test_list_pages_keep_their_query_count(world, batch, django_assert_max_num_q
     with django_assert_max_num_queries(20):
         assert client.get(reverse("epidemic:batch", args=[batch.pk])).status_code == 200
     alice = login(world.alice)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         assert alice.get(reverse("epidemic:mine")).status_code == 200

@@ -87,7 +87,8 @@ def cases(request: HttpRequest) -> HttpResponse:
 
 class ReleaseDateForm(forms.Form):
     release_on = forms.DateField(
-        label=gettext_lazy("New release date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("New release date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.CharField(
         label=gettext_lazy("Reason"),

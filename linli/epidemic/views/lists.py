@@ -3,12 +3,14 @@ two-tap outcome, the data group's choice among candidates, and the return report
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -102,14 +104,16 @@ def upload(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "List #%(id)d received: %(rows)d records, %(tasks)d verification tasks sent to the workers "
-                    "(%(resident)d matched to a resident, %(household)d to a household, %(ambiguous)d ambiguous, "
-                    "%(not_found)d not in this community, %(invalid)d invalid; %(merged)d repeats merged)."
+                    "List #%(id)d received: %(rows)d records; %(workers)d sent to the grid workers, "
+                    "%(data)d to the data group (%(resident)d matched to a resident, %(household)d to a "
+                    "household, %(ambiguous)d ambiguous, %(not_found)d not in this community, %(invalid)d "
+                    "invalid; repeats merged: %(merged)d)."
                 )
                 % {
                     "id": result.batch.pk,
                     "rows": result.batch.rows,
-                    "tasks": result.tasks_created,
+                    "workers": result.tasks_created - result.to_data_group,
+                    "data": result.to_data_group,
                     "merged": result.duplicates_merged,
                     **counts,
                 },
@@ -120,7 +124,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 def _record_cards(actor: User, records: list[DispatchRecord]) -> list[DispatchRecord]:
     """Attach what a card shows: the candidates of ambiguous records, and whether the actor may act."""
-    wanted = {pk for r in records for pk in r.candidates}
+    wanted = {pk for r in records for pk in r.candidates} | {r.resident_id for r in records if r.resident_id}
     people = {
         p.pk: p
         for p in Resident.objects.filter(pk__in=wanted).select_related(
@@ -142,6 +146,8 @@ def _record_cards(actor: User, records: list[DispatchRecord]) -> list[DispatchRe
         r.case_id = under_control.get(r.resident_id or 0)  # type: ignore[attr-defined]
         r.health_colour = colours.get(r.resident_id or 0, "")  # type: ignore[attr-defined]
         r.candidate_people = [people[pk] for pk in r.candidates if pk in people]  # type: ignore[attr-defined]
+        # What the ledger says, beside what the list said: the address to go to, the phone to call.
+        r.ledger = people.get(r.resident_id or 0)  # type: ignore[attr-defined]
         r.can_act = can_verify(actor, r)  # type: ignore[attr-defined]
         r.outcome_choices = Verification.choices  # type: ignore[attr-defined]
     return records
@@ -281,15 +287,21 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
-    """The phone as the list gave it, to call the person; every reveal is in the audit log."""
+    """The phone to call the person: the list's, or else the ledger's. Every reveal is in the audit log."""
     actor = actor_of(request)
     record = sel.record_get(actor, pk)
-    if not actor.can_reveal or not record.phone:
+    if not actor.can_reveal:
+        raise PermissionDenied
+    phone, target = record.phone, cast(Model, record)
+    if not phone and record.resident_id:
+        resident = resident_get(actor, record.resident_id)
+        phone, target = resident.phone, resident
+    if not phone:
         raise PermissionDenied
     audit_record(
-        actor=actor, action="reveal", target=record, detail="phone", community_id=record.community_id
+        actor=actor, action="reveal", target=target, detail="phone", community_id=record.community_id
     )
-    return render(request, "epidemic/_phone.html", {"r": record})
+    return render(request, "epidemic/_phone.html", {"r": record, "phone": phone})
 
 
 @login_required
