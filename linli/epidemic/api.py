@@ -54,6 +54,7 @@ class ProgressOut(Schema):
     late: int
     complete: bool
     completed_at: dt.datetime | None
+    next_due: dt.datetime | None = None  # the earliest deadline among the open records
 
 
 class RowOut(Schema):
@@ -192,6 +193,7 @@ def dispatch_list_detail(request: HttpRequest, batch_id: int) -> BatchOut:
             late=progress.late,
             complete=batch.completed_at is not None,
             completed_at=batch.completed_at,
+            next_due=progress.next_due,
         ),
         records=rows,
     )

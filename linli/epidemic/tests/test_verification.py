@@ -198,7 +198,9 @@ def test_the_api_takes_a_list_with_a_department_token_and_reports_progress(world
     again = client.post(url, {"file": SimpleUploadedFile("list.xlsx", content)})
     assert again.status_code == 409 and again.json()["batch"] == body["batch"]
     detail = client.get(reverse("api:dispatch_list_detail", args=[body["batch"]])).json()
-    assert detail["progress"] == {
+    progress = detail["progress"]
+    assert progress.pop("next_due") is not None
+    assert progress == {
         "total": 2,
         "verified": 0,
         "open": 2,
