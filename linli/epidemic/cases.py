@@ -784,6 +784,16 @@ def control_type_save(
         raise PermissionDenied(_("Only the community's administrator may change its control types."))
     if values.get("measure") not in Measure.values or values.get("colour") not in Colour.values:
         raise ValidationError(_("Choose a measure and a colour."))
+    days = values.get("days") or control_type.days
+    late = [s["title"] for s in values.get("steps") or [] if (s.get("day") or 0) > days]
+    if late:
+        # Such a step would never be made: cases skip steps after their release.
+        raise ValidationError(
+            _(
+                "These steps fall after the last day (%(days)d): %(titles)s. Change their day or the days under control."
+            )
+            % {"days": days, "titles": "、".join(late)}
+        )
     with transaction.atomic():
         if control_type.community_id is None:
             own = ControlType.objects.filter(community=community, key=control_type.key).first()

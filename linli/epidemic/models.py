@@ -212,7 +212,7 @@ class DispatchRecord(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="dispatch_records",
         db_constraint=False,
     )
     household = models.ForeignKey(

@@ -61,6 +61,7 @@ def test_a_list_is_verified_on_a_phone_and_one_person_goes_into_home_isolation(
         card = phone.locator(f"#r{ids[name]}")
         card.locator(f"button[data-result={result}]").click()
         expect(phone.locator(f"#r{ids[name]}.status-done")).to_be_visible()
+    expect(phone.locator("#count-open")).to_have_text("0")  # the counter follows the taps
     shot(phone, "4-all-verified")
     assert not DispatchRecord.objects.filter(batch=batch, verified_at__isnull=True).exists()
 

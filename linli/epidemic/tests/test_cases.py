@@ -347,3 +347,16 @@ def test_steps_are_written_in_chinese_words_and_read_back_the_same() -> None:
     with pytest.raises(ValidationError) as caught:
         svc.steps_parse("安装门磁 治安 步骤 4小时\n解除 | 网格员 | 解除")
     assert "separate the parts" in str(caught.value)
+
+
+def test_a_step_after_the_last_day_is_refused(world) -> None:
+    builtin = ControlType.objects.get(community=None, key="companion")
+    steps = svc.steps_parse("核酸检测（第5天） | 医疗 | 检测 | 第5天\n解除 | 网格员 | 解除")
+    with pytest.raises(ValidationError) as caught:
+        svc.control_type_save(
+            actor=world.commander,
+            community=world.community,
+            control_type=builtin,
+            values={"name": "时空伴随", "measure": "monitor", "colour": "yellow", "days": 3, "steps": steps},
+        )
+    assert "after the last day (3)" in str(caught.value)

@@ -259,3 +259,11 @@ def test_list_pages_keep_their_query_count(world, batch, django_assert_max_num_q
     alice = login(world.alice)
     with django_assert_max_num_queries(14):
         assert alice.get(reverse("epidemic:mine")).status_code == 200
+
+
+def test_the_resident_page_says_an_unverified_list_names_them(world, batch) -> None:
+    page = login(world.alice).get(reverse("registry:resident", args=[world.resident1.pk])).content.decode()
+    assert "not verified yet" in page
+    record_verify(actor=world.alice, record=records(batch)[0], result="phone")
+    page = login(world.alice).get(reverse("registry:resident", args=[world.resident1.pk])).content.decode()
+    assert "not verified yet" not in page

@@ -227,7 +227,17 @@ def _back(request: HttpRequest, record: DispatchRecord) -> HttpResponse:
 def _card(request: HttpRequest, record: DispatchRecord, error: str = "") -> HttpResponse:
     record = sel.record_get(actor_of(request), record.pk)
     record = _record_cards(actor_of(request), [record])[0]
-    return render(request, "epidemic/_record.html", {"r": record, "error": error, "just_verified": not error})
+    # The card, and the worker's counters beside it (out of band), so "to verify" counts down.
+    return render(
+        request,
+        "epidemic/_record.html",
+        {
+            "r": record,
+            "error": error,
+            "just_verified": not error,
+            "oob_counts": sel.my_verification_counts(actor_of(request)),
+        },
+    )
 
 
 @login_required
