@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from linli.core.models import User
 
@@ -16,9 +17,11 @@ def actor_of(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def error_text(exc: ValidationError) -> str:
-    """A service's ValidationError as one line for a message or a form's non-field error."""
-    return " ".join(exc.messages)
+def error_text(exc: ValidationError | PermissionDenied) -> str:
+    """A service's refusal as one line for a message or a form's non-field error."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("Not allowed.")
 
 
 def posted_ids(values: Iterable[str]) -> list[int]:

@@ -13,6 +13,7 @@ from linli.core.roles import (
     EDIT_RESIDENT_ROLES,
     IMPORT_ROLES,
     OUTSIDE_ROLES,
+    READ_ONLY_ROLES,
     REVEAL_ROLES,
     ROLE_SCOPE,
     Role,
@@ -98,6 +99,11 @@ class User(AbstractUser):
     def is_outside(self) -> bool:
         """A volunteer's or enterprise contact's account, not staff."""
         return not self.is_superuser and self.role in OUTSIDE_ROLES
+
+    @property
+    def is_read_only(self) -> bool:
+        """Observers and departments look (in their scope) but act on nothing."""
+        return not self.is_superuser and self.role in READ_ONLY_ROLES
 
     @property
     def is_admin_role(self) -> bool:

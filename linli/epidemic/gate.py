@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 from linli.comms.services import notify
 from linli.core.access import community_ids_in_scope, scope_q
 from linli.core.audit import audit_record, diff
+from linli.core.clock import hm
 from linli.core.models import AuditLog, User
-from linli.core.roles import OUTSIDE_ROLES, READ_ONLY_ROLES, Role
+from linli.core.roles import Role
 from linli.epidemic.models import ClosedArea, ExitPass, GateCheck, normalise_pass_code
 from linli.plans.models import Category, PositionRole
 from linli.registry.models import Building, Residency, Resident
@@ -52,7 +53,7 @@ def can_act(actor: User, response: Response) -> bool:
         return False
     if actor.is_superuser:
         return True
-    if actor.role in READ_ONLY_ROLES or actor.role in OUTSIDE_ROLES:
+    if actor.is_read_only or actor.is_outside:
         return False
     ids = community_ids_in_scope(actor)
     return ids is None or response.community_id in ids
@@ -64,7 +65,7 @@ def can_decide(actor: User, response: Response) -> bool:
         return False
     if actor.is_superuser:
         return True
-    if actor.role in READ_ONLY_ROLES or actor.role in OUTSIDE_ROLES:
+    if actor.is_read_only or actor.is_outside:
         return False
     if actor.role == Role.COMMUNITY_ADMIN and actor.community_id == response.community_id:
         return True
@@ -201,21 +202,13 @@ def open_pass_q(now: dt.datetime) -> Q:
 # --- time in plain words ------------------------------------------------------------------------------
 
 
-def when(moment: dt.datetime | None) -> str:
-    """HH:MM, with the date when it is not today."""
-    if moment is None:
-        return ""
-    local = timezone.localtime(moment)
-    return local.strftime("%H:%M") if local.date() == timezone.localdate() else local.strftime("%m-%d %H:%M")
-
-
 def window_text(exit_pass: ExitPass) -> str:
     if exit_pass.valid_from is None or exit_pass.valid_until is None:
         return ""
     start = timezone.localtime(exit_pass.valid_from)
     end = timezone.localtime(exit_pass.valid_until)
-    tail = end.strftime("%H:%M") if start.date() == end.date() else when(exit_pass.valid_until)
-    return f"{when(exit_pass.valid_from)}–{tail}"
+    tail = end.strftime("%H:%M") if start.date() == end.date() else hm(exit_pass.valid_until)
+    return f"{hm(exit_pass.valid_from)}–{tail}"
 
 
 # --- writes -------------------------------------------------------------------------------------------
@@ -416,9 +409,9 @@ def gate_verdict(exit_pass: ExitPass | None, direction: str, now: dt.datetime) -
         if exit_pass.out_at is None:
             return False, _("No exit was recorded on this pass.")
         if exit_pass.back_at is not None:
-            return False, _("Already back since %(time)s.") % {"time": when(exit_pass.back_at)}
+            return False, _("Already back since %(time)s.") % {"time": hm(exit_pass.back_at)}
         if exit_pass.valid_until and now > exit_pass.valid_until:
-            return True, _("Back late: the window ended at %(time)s.") % {"time": when(exit_pass.valid_until)}
+            return True, _("Back late: the window ended at %(time)s.") % {"time": hm(exit_pass.valid_until)}
         if not exit_pass.response.is_active:
             return True, _("Closed management has ended.")
         return True, _("Back within the window.")
@@ -432,11 +425,11 @@ def gate_verdict(exit_pass: ExitPass | None, direction: str, now: dt.datetime) -
         return False, _("The pass was cancelled.")
     if exit_pass.back_at is not None:
         return False, _("Pass already used: out %(out)s, back %(back)s.") % {
-            "out": when(exit_pass.out_at),
-            "back": when(exit_pass.back_at),
+            "out": hm(exit_pass.out_at),
+            "back": hm(exit_pass.back_at),
         }
     if exit_pass.out_at is not None:
-        return False, _("Already out since %(time)s.") % {"time": when(exit_pass.out_at)}
+        return False, _("Already out since %(time)s.") % {"time": hm(exit_pass.out_at)}
     assert exit_pass.valid_from is not None and exit_pass.valid_until is not None  # approved passes have one
     if not exit_pass.valid_from <= now <= exit_pass.valid_until:
         return False, _("Outside its window %(window)s.") % {"window": window_text(exit_pass)}

@@ -14,7 +14,7 @@ import itertools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,7 @@ from linli.registry.address import (
 )
 from linli.registry.models import Building, Community, Entrance, Household, Resident, household_label
 from linli.tasks.models import Task, Team
-from linli.tasks.services import TaskSpec
+from linli.tasks.services import TaskSpec, tasks_insert
 
 COLUMNS = [
     Column("name", gettext_lazy("name"), ("姓名", "名字", "人员姓名", "居民姓名", "name")),
@@ -699,77 +699,6 @@ RECORD_COLUMNS = [
     "verified_at",
     "verified_by_id",
 ]
-TASK_COLUMNS = [
-    "community_id",
-    "grid_id",
-    "title",
-    "detail",
-    "assignee_id",
-    "team",
-    "position_title",
-    "leader_id",
-    "commander_id",
-    "due_at",
-    "priority",
-    "status",
-    "source",
-    "source_id",
-    "stage",
-    "order",
-    "result",
-    "created_at",
-    "started_at",
-    "done_at",
-    "done_by_id",
-    "escalation_level",
-    "escalation_minutes",
-    "next_escalation_at",
-]
-
-
-def tasks_create(specs: Sequence[TaskSpec]) -> None:
-    """tasks.services.tasks_create for a whole list: the same rows (a new task's defaults, created now),
-    written with insert_rows rather than bulk_create, which spends most of its time turning 10,000 model
-    instances back into column values."""
-    now = timezone.now()
-    # A list's tasks share a handful of due times: each is put in the database's form once.
-    due: dict[dt.datetime, object] = {}
-    for s in specs:
-        if s.due_at not in due:
-            due[s.due_at] = connection.ops.adapt_datetimefield_value(s.due_at)
-    insert_rows(
-        Task,
-        TASK_COLUMNS,
-        [
-            (
-                s.community_id,
-                s.grid_id,
-                s.title[:300],
-                s.detail,
-                s.assignee_id,
-                s.team,
-                s.position_title[:100],
-                s.leader_id,
-                s.commander_id,
-                due[s.due_at],
-                int(s.priority),
-                Task.Status.OPEN.value,
-                s.source,
-                s.source_id,
-                s.stage,
-                s.order,
-                "",
-                now,
-                None,
-                None,
-                None,
-                0,
-                s.escalation_minutes,
-                due[s.due_at],
-            )
-            for s in specs
-        ],
-    )
 
 
 def _create(
@@ -888,7 +817,7 @@ def _create(
                     escalation_minutes=15 if rec.type.verify_minutes <= 120 else 30,
                 )
             )
-    tasks_create(specs)
+    tasks_insert(specs)
     DispatchBatch.objects.filter(pk=batch.pk).update(tasks_created=len(specs))
     batch.tasks_created = len(specs)
     audit_record(

@@ -33,7 +33,6 @@ def return_report_export(actor: User, batch: DispatchBatch) -> bytes:
         action="export",
         target=batch,
         detail="return report" + (" (full ID numbers and phones)" if unmasked else " (masked)"),
-        community_id=batch.community_id,
     )
     return content
 

@@ -185,7 +185,7 @@ def batch_workers(
     )
 
 
-def open_first(qs: QuerySet[DispatchRecord], now: dt.datetime | None = None) -> QuerySet[DispatchRecord]:
+def open_first(qs: QuerySet[DispatchRecord]) -> QuerySet[DispatchRecord]:
     """Open ones first by deadline (so the late ones lead), then what was verified, latest first. No
     computed sort key: the (…, verified_at, due_at) indexes give this order without sorting."""
     return qs.order_by(F("verified_at").desc(nulls_first=True), "due_at", "id")

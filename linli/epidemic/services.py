@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from linli.comms.services import notify
 from linli.core.audit import audit_record
 from linli.core.models import User
-from linli.core.roles import READ_ONLY_ROLES, SUPERVISOR_ROLES
+from linli.core.roles import SUPERVISOR_ROLES
 from linli.epidemic.models import DispatchBatch, DispatchRecord, Evidence, Outcome, Verification
 from linli.epidemic.selectors import routing_for
 from linli.registry.models import Resident
@@ -27,7 +27,7 @@ def verification_task(record: DispatchRecord) -> Task | None:
 def can_verify(actor: User, record: DispatchRecord) -> bool:
     """The worker holding the record, its grid's leader, and the community's administrators; the data
     group's records (no worker) by any acting staff of the community. The record was loaded in scope."""
-    if not actor.is_active or actor.is_outside or (actor.role in READ_ONLY_ROLES and not actor.is_superuser):
+    if not actor.is_active or actor.is_outside or actor.is_read_only:
         return False
     if actor.is_superuser or actor.pk == record.assignee_id or actor.role in SUPERVISOR_ROLES:
         return True
@@ -61,7 +61,6 @@ def record_verify(*, actor: User, record: DispatchRecord, result: str, note: str
         action="update",
         target=record,
         detail=f"verification {before or '-'} → {result}",
-        community_id=record.community_id,
     )
     _complete_if_done(record.batch_id)
     return record
@@ -111,7 +110,6 @@ def record_resolve(*, actor: User, record: DispatchRecord, resident: Resident) -
         action="update",
         target=record,
         detail=f"resolved {previous} → resident {resident.pk}",
-        community_id=record.community_id,
     )
     return record
 

@@ -16,7 +16,6 @@ from linli.comms.models import Notification
 from linli.comms.services import Message, notify, notify_many
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
-from linli.core.roles import READ_ONLY_ROLES
 from linli.plans.models import LEVELS, Phase, Plan, Position, PositionRole
 from linli.plans.selectors import positions_with_holders, team_leads
 from linli.registry.models import Building
@@ -57,7 +56,7 @@ def can_command(actor: User, response: Response) -> bool:
 
 
 def can_write_log(actor: User) -> bool:
-    return actor.is_active and (actor.is_superuser or actor.role not in READ_ONLY_ROLES)
+    return actor.is_active and not actor.is_read_only
 
 
 def _people_on(response: Response) -> QuerySet[User]:

@@ -9,6 +9,8 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core.clock import hm
+
 register = template.Library()
 
 
@@ -57,15 +59,7 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100)}%"
 
 
-@register.filter
-def hm(when: dt.datetime | None) -> str:
-    """Local time as HH:MM, with the date when it is not today."""
-    if when is None:
-        return ""
-    local = timezone.localtime(when)
-    if local.date() == timezone.localdate():
-        return local.strftime("%H:%M")
-    return local.strftime("%m-%d %H:%M")
+register.filter("hm", hm)
 
 
 @register.filter

@@ -143,7 +143,7 @@ def test_a_failure_half_way_leaves_nothing_behind(world, monkeypatch) -> None:
     def broken(specs):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(intake, "tasks_create", broken)
+    monkeypatch.setattr(intake, "tasks_insert", broken)
     with pytest.raises(RuntimeError):
         receive(world, xlsx([["李秀英", world.resident1.id_number, "", "", ""]]))
     assert not DispatchRecord.objects.exists()

@@ -158,7 +158,7 @@ def case_step(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     try:
         task = case_step_done(actor=actor, case=case, task=task, result=request.POST.get("result", "")[:300])
     except (ValidationError, PermissionDenied) as exc:
-        error = error_text(exc) if isinstance(exc, ValidationError) else str(exc) or _("Not allowed.")
+        error = error_text(exc)
     if request.htmx:  # type: ignore[attr-defined]
         if not error and task.stage == StepKind.RELEASE:
             return HttpResponseClientRefresh()
@@ -193,9 +193,7 @@ def case_test(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
         return redirect(case)
     try:
         test_record(actor=actor, case_or_resident=case, taken_on=taken_on, result=result, step_task=task)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or _("Not allowed."))
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
     else:
         if result == Result.Result.POSITIVE:
@@ -224,8 +222,6 @@ def case_release_date(request: HttpRequest, pk: int) -> HttpResponse:
             release_on=form.cleaned_data["release_on"],
             reason=form.cleaned_data["reason"],
         )
-    except PermissionDenied as exc:
-        raise exc
     except ValidationError as exc:
         form.add_error(None, error_text(exc))
         return _detail(request, case, form)

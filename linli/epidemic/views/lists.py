@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -29,7 +29,6 @@ from linli.epidemic.intake import DuplicateList, can_send_lists, dispatch_list_r
 from linli.epidemic.io import return_report_export
 from linli.epidemic.models import (
     ControlCase,
-    DispatchBatch,
     DispatchRecord,
     HealthStatus,
     Outcome,
@@ -153,7 +152,9 @@ def _record_cards(actor: User, records: list[DispatchRecord]) -> list[DispatchRe
     return records
 
 
-def _filtered(request: HttpRequest, qs, batch: DispatchBatch):  # type: ignore[no-untyped-def]
+def _filtered(
+    request: HttpRequest, qs: QuerySet[DispatchRecord]
+) -> tuple[QuerySet[DispatchRecord], dict[str, str]]:
     outcome = request.GET.get("outcome", "")
     status = request.GET.get("status", "")
     worker = request.GET.get("worker", "")
@@ -179,7 +180,7 @@ def batch(request: HttpRequest, pk: int) -> HttpResponse:
     batch = sel.batch_get(actor, pk)
     records = sel.records_for(actor).filter(batch=batch)
     progress = sel.batch_progress(records, [batch.pk]).get(batch.pk, sel.Progress())
-    qs, filters = _filtered(request, records, batch)
+    qs, filters = _filtered(request, records)
     qs = sel.open_first(qs).select_related("control_type", "assignee", "verified_by", "resident")
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
@@ -255,7 +256,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=actor, record=record, result=form.cleaned_data["result"], note=form.cleaned_data["note"]
             )
         except (ValidationError, PermissionDenied) as exc:
-            error = error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+            error = error_text(exc)
     if request.htmx:  # type: ignore[attr-defined]
         return _card(request, record, error)
     if error:
@@ -280,7 +281,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
         resident = resident_get(actor, int(resident_id))
         record = record_resolve(actor=actor, record=record, resident=resident)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, error_text(exc) if isinstance(exc, ValidationError) else str(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request,
@@ -308,9 +309,7 @@ def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
         phone, target = resident.phone, resident
     if not phone:
         raise PermissionDenied
-    audit_record(
-        actor=actor, action="reveal", target=target, detail="phone", community_id=record.community_id
-    )
+    audit_record(actor=actor, action="reveal", target=target, detail="phone")
     return render(request, "epidemic/_phone.html", {"r": record, "phone": phone})
 
 
