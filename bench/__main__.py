@@ -34,6 +34,8 @@ BENCHMARKS = [
     "candidate_ranking",
     "dispatch_intake",
     "worker_board",
+    "screening_schedule",
+    "checkin",
 ]
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "linli.supplies",
     "linli.volunteers",
     "linli.epidemic",
+    "linli.screening",
     "linli.api",
 ]
 
@@ -136,7 +137,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Front-end libraries come from package.json at install time and are served from here; no CDN.
-STATICFILES_DIRS = [("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/jsqr", BASE_DIR / "node_modules" / "jsqr" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

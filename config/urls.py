@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("linli.supplies.urls")),
     path("", include("linli.volunteers.urls")),
     path("", include("linli.epidemic.urls")),
+    path("", include("linli.screening.urls")),
 ]

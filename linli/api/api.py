@@ -12,6 +12,7 @@ from linli.epidemic.api import router as epidemic_router
 from linli.plans.api import router as plans_router
 from linli.registry.api import router as registry_router
 from linli.response.api import router as response_router
+from linli.screening.api import router as screening_router
 from linli.supplies.api import router as supplies_router
 from linli.tasks.api import router as tasks_router
 from linli.volunteers.api import router as volunteers_router
@@ -42,3 +43,4 @@ api.add_router("/tasks", tasks_router)
 api.add_router("/supplies", supplies_router)
 api.add_router("/volunteers", volunteers_router)
 api.add_router("/epidemic", epidemic_router)
+api.add_router("/screening", screening_router)

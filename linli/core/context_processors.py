@@ -15,6 +15,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items = [("me", _("My page"), reverse("volunteers:me"))]
         if user.role == "enterprise":
             items.append(("enrol", _("Enrol employees"), reverse("volunteers:enrol")))
+        elif _testing_open(user):
+            items.append(("checkin", _("Testing check-in"), reverse("screening:checkin_home")))
         return _nav(request, items)
     items = [
         ("home", _("Home"), reverse("home")),
@@ -24,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("supplies", _("Supplies"), reverse("supplies:board")),
         ("volunteers", _("Volunteers"), reverse("volunteers:pool")),
         ("epidemic", _("Epidemic"), reverse("epidemic:board")),
+        ("screening", _("Mass testing"), reverse("screening:campaigns")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]
@@ -34,6 +37,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user.is_superuser:
         items.append(("admin", _("Back office"), reverse("admin:index")))
     return _nav(request, items)
+
+
+def _testing_open(user: Any) -> bool:
+    """A volunteer sees the check-in page in the menu while their community has a campaign under way."""
+    from linli.screening.models import Campaign
+    from linli.screening.selectors import checkin_campaigns_for
+
+    return checkin_campaigns_for(user).filter(status=Campaign.Status.NOTIFIED).exists()
 
 
 def _nav(request: HttpRequest, items: list[tuple[str, str, str]]) -> dict[str, Any]:

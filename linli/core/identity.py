@@ -184,3 +184,14 @@ def mask_phone(phone: str) -> str:
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_name(name: str) -> str:
+    """张*三 style: the first and last character stay, so a family tells its members apart on a slip that
+    may be read by a neighbour."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -20,6 +20,10 @@ class RequestContextMiddleware:
 # Where volunteers and enterprise contacts may go; everything else sends them to their own page.
 OUTSIDE_PATHS = (
     "/v/",
+    "/checkin/",
+    # The public pages of mass testing: a household's own page and a site's queue screen.
+    "/t/",
+    "/q/",
     "/imports/",
     "/logout/",
     "/login/",

@@ -87,6 +87,22 @@ BUILTIN_TYPES: list[dict[str, Any]] = [
             {"title": "解除健康监测", "owner": "worker", "kind": "release"},
         ],
     },
+    {
+        # Mass testing: everyone in a positive pooled tube stays at home until a single-tube retest
+        # clears them (混管阳性: 居家等待单管复核).
+        "key": "pooled_positive",
+        "name": "混管阳性",
+        "aliases": "混管阳性,混阳,混检阳性,pooled positive",
+        "verify_minutes": 90,
+        "measure": Measure.HOME,
+        "days": 2,
+        "colour": Colour.YELLOW,
+        "steps": [
+            {"title": "通知本人原地居家，等待单管复核", "owner": "worker", "kind": "step", "hours": 1},
+            {"title": "上门单管复核采样", "owner": "medical", "kind": "test", "hours": 4},
+            {"title": "复核阴性，解除居家", "owner": "worker", "kind": "release"},
+        ],
+    },
 ]
 
 

@@ -192,6 +192,8 @@ class SpecialKind(models.TextChoices):
     PREGNANT = "pregnant", _("pregnant")
     INFANT = "infant", _("infant")
     NEEDS_HELP = "needs_help", _("needs help")
+    # Sampled at home in mass testing (seed 000: "上门").
+    BED_BOUND = "bed_bound", _("bed-bound")
 
 
 # Over 80 and infants follow from the birth date; the rest are recorded.

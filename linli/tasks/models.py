@@ -47,6 +47,7 @@ class Task(models.Model):
         VERIFICATION = "verification", _("verification")
         VISIT = "visit", _("visit")
         CONTROL = "control", _("control case step")
+        SCREENING = "screening", _("mass testing")
 
     # community and assignee lead composite indexes below; done_by is never looked up by itself. Each index
     # less is a write less for every task a dispatched list or an activation creates.

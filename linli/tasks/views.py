@@ -64,6 +64,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_reassign": can_reassign(actor, task),
             "people": community_staff(task.community_id) if can_reassign(actor, task) else [],
             "source_url": _source_url(task),
+            "source_label": _source_label(task),
         },
     )
 
@@ -71,7 +72,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _source_url(task: Task) -> str:
     if task.source == Task.Source.RESPONSE and task.source_id:
         return reverse("response:detail", args=[task.source_id])
+    if task.source == Task.Source.SCREENING and task.source_id:
+        return reverse("screening:campaign", args=[task.source_id])
     return ""
+
+
+def _source_label(task: Task) -> str:
+    return _("Testing campaign") if task.source == Task.Source.SCREENING else _("Response")
 
 
 @require_POST

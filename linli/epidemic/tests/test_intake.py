@@ -185,7 +185,7 @@ def test_every_built_in_type_is_offered_and_a_community_copy_replaces_its_origin
     from linli.epidemic.models import ControlType
 
     keys = [t.key for t in control_types_for(world.community.pk)]
-    assert keys == ["close_contact", "secondary_contact", "high_risk_return", "companion"]
+    assert keys == ["close_contact", "secondary_contact", "high_risk_return", "companion", "pooled_positive"]
     builtin = ControlType.objects.get(key="companion", community=None)
     ControlType.objects.create(
         community=world.community,

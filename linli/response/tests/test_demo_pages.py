@@ -12,6 +12,9 @@ from linli.registry.demo import DEMO_PASSWORD, seed_demo
 from linli.response.demo import seed_demo_drill
 from linli.response.models import Response
 from linli.response.services import response_activate
+from linli.screening.codes import household_token
+from linli.screening.demo import seed_demo_screening
+from linli.screening.models import Campaign, Participant
 
 
 @pytest.mark.django_db
@@ -24,6 +27,12 @@ def test_the_demo_pages_render_for_commander_and_grid_leader(client: Client) -> 
         actor=User.objects.get(username="commander"), plan=plans[1], level=4, reason="3号楼停水"
     )
     plan = Plan.objects.get(pk=plans[0].pk)
+    assert seed_demo_screening()
+    campaign = Campaign.objects.get()
+    site = campaign.sites.first()
+    assert site is not None
+    household = Participant.objects.filter(campaign=campaign).first()
+    assert household is not None
     urls = [
         "/",
         "/plans/",
@@ -37,6 +46,14 @@ def test_the_demo_pages_render_for_commander_and_grid_leader(client: Client) -> 
         "/tasks/",
         "/tasks/overdue/",
         "/notifications/",
+        "/screening/",
+        f"/screening/{campaign.pk}/",
+        f"/screening/{campaign.pk}/coverage/",
+        f"/screening/{campaign.pk}/results/",
+        f"/screening/{campaign.pk}/households/?building={household.building_id}",
+        f"/checkin/{campaign.pk}/",
+        f"/q/{site.token}/",
+        f"/t/{household_token(campaign.pk, household.household_id)}/",
     ]
     commander_only = [
         f"/plans/{plan.pk}/edit/",

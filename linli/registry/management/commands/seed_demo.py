@@ -46,6 +46,10 @@ class Command(BaseCommand):
                     self.stdout.write(
                         "  epidemic: a verified list from yesterday, a CDC list an hour ago (half verified), two control cases"
                     )
+                from linli.screening.demo import seed_demo_screening
+
+                if seed_demo_screening():
+                    self.stdout.write("  mass testing: tomorrow's campaign, scheduled, notices sent")
                 if not made:
                     self.stdout.write("The demo communities already exist; nothing added.")
         self.stdout.write("")
