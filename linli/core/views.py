@@ -31,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
         residents_to_complete,
     )
     from linli.response.selectors import responses_for
+    from linli.screening.selectors import campaigns_under_way
     from linli.tasks.selectors import tasks_mine, tasks_needing_reassignment
     from linli.tasks.services import can_reassign_any
 
@@ -46,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "my_tasks": list(tasks_mine(user)[:5]),
         "my_overdue": tasks_mine(user, overdue=True).count(),
         "orphaned_count": tasks_needing_reassignment(user).count() if can_reassign_any(user) else 0,
+        "testing_now": campaigns_under_way(user),
     }
     if user.role in (Role.GRID_WORKER, Role.GRID_LEADER) and not user.is_superuser:
         mine = buildings_with_counts(user).filter(worker=user)

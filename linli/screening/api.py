@@ -226,6 +226,23 @@ def campaign_schedule(request: HttpRequest, campaign_id: int) -> Status:
     )
 
 
+class NotifyOut(Schema):
+    households: int
+
+
+@router.post("/campaigns/{campaign_id}/notify", response={200: NotifyOut, 400: ErrorOut, 403: ErrorOut})
+def campaign_notify(request: HttpRequest, campaign_id: int) -> Status:
+    """Send the notices (every household's time recorded as told; door-to-door tasks to the medical team).
+    Check-in opens with them, on the testing day."""
+    actor = actor_of(request)
+    campaign = sel.campaign_get(actor, campaign_id)
+    try:
+        households = services.campaign_notify(actor=actor, campaign=campaign)
+    except ValidationError as exc:
+        return Status(400, ErrorOut(detail=error_text(exc)))
+    return Status(200, NotifyOut(households=households))
+
+
 @router.get("/campaigns/{campaign_id}/coverage", response=CoverageOut)
 def campaign_coverage(request: HttpRequest, campaign_id: int) -> CoverageOut:
     """Who has been sampled, by building and household."""

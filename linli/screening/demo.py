@@ -1,4 +1,4 @@
-"""A demo testing campaign for tomorrow in the demo community: three sites (one with the separate route),
+"""A demo testing campaign for today in the demo community: three sites (one with the separate route),
 scheduled and with notices sent, so the check-in page, the notices and the queue screens have something to
 show. Some very old residents who need help are marked bed-bound, for door-to-door sampling, and two people
 are put under health monitoring, for the separate route."""
@@ -59,10 +59,10 @@ def _seed(community_code: str) -> bool:
         campaign = services.campaign_open(
             actor=commander,
             community=community,
-            day=timezone.localdate() + dt.timedelta(days=1),
+            day=timezone.localdate(),
             name="第一轮全员核酸筛查",
             starts_at=dt.time(7, 0),
-            ends_at=dt.time(18, 0),
+            ends_at=dt.time(21, 0),
             sites=[
                 services.SiteValues("东门广场采样点", "东门内广场，排队线沿围墙", 300, 80, 0),
                 services.SiteValues("西门停车场采样点", "西门停车场，雨棚下", 300, 80, 0),

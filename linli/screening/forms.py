@@ -5,12 +5,13 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.screening.models import Tube
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=_("name"), max_length=100, required=False)
+    name = forms.CharField(label=pgettext_lazy("place or thing", "name"), max_length=100, required=False)
     day = forms.DateField(
         label=_("testing day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -54,7 +55,7 @@ class CampaignForm(forms.Form):
 
 
 class SiteForm(forms.Form):
-    name = forms.CharField(label=_("name"), max_length=100, required=False)
+    name = forms.CharField(label=pgettext_lazy("place or thing", "name"), max_length=100, required=False)
     place = forms.CharField(label=_("where"), max_length=200, required=False)
     normal_per_hour = forms.IntegerField(
         label=_("normal lane / hour"), min_value=0, max_value=2000, initial=120

@@ -47,6 +47,7 @@ class ImportReport:
     negative: int = 0
     positive: int = 0
     already: int = 0
+    corrected: int = 0
     cases: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
 
@@ -94,12 +95,15 @@ def results_import(*, actor: User, campaign: Campaign, content: bytes, filename:
                 )
             )
             continue
-        if tube.result and tube.result != result:
+        # The laboratory's positive overrides a negative entered by hand; nothing overrides a positive here.
+        if tube.result == Tube.Result.POSITIVE and result != Tube.Result.POSITIVE:
             report.errors.append(
                 (
                     row,
-                    _("Tube %(code)s already has the result %(result)s.")
-                    % {"code": code, "result": tube.get_result_display()},
+                    _(
+                        "Tube %(code)s is already a pooled positive: cancel or release the control cases instead."
+                    )
+                    % {"code": code},
                 )
             )
             continue
@@ -111,8 +115,13 @@ def results_import(*, actor: User, campaign: Campaign, content: bytes, filename:
         return report
     with transaction.atomic():
         for code, (_row, result) in wanted.items():
-            outcome = services.tube_result(actor=actor, tube=tubes[code], result=result, source=filename[:50])
-            if tubes[code].result:
+            was = tubes[code].result
+            outcome = services.tube_result(
+                actor=actor, tube=tubes[code], result=result, source=filename[:50], correct=True
+            )
+            if was and was != result:
+                report.corrected += 1
+            if was == result:
                 report.already += 1
                 continue
             report.cases += outcome.cases

@@ -88,6 +88,11 @@ class Campaign(models.Model):
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
 
+    @property
+    def checkin_open(self) -> bool:
+        """People are checked in once the notices are out, on the testing day (local time)."""
+        return self.status == self.Status.NOTIFIED and timezone.localdate() == self.day
+
 
 def _site_token() -> str:
     return secrets.token_urlsafe(9)

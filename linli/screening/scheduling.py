@@ -182,11 +182,18 @@ def _fill_sites(result: Plan, people: list[Person], sites: Sequence[SiteCapacity
         result.unplaced.extend(p.id for p in people)
         return
     runs = _site_runs(_households(people), usable, minutes)
+    # What does not fit at a site goes on to the next one (its buildings are the neighbours).
+    carried: list[_Household] = []
     for site, run in zip(usable, runs, strict=True):
         has_priority = slot_capacity(site.per_hour.get(Lane.PRIORITY, 0), minutes) > 0
-        needs = [h.at_site(has_priority) for h in run]
-        if not any(_fill_site(result, site, needs, windows, slack=slack) for slack in SLACKS):
-            _fill_site(result, site, needs, windows, slack=None)
+        households = carried + run
+        needs = [h.at_site(has_priority) for h in households]
+        if any(_fill_site(result, site, needs, windows, slack=slack) is not None for slack in SLACKS):
+            carried = []
+            continue
+        left = _fill_site(result, site, needs, windows, slack=None) or []
+        carried = [households[i] for i in left]
+    result.unplaced.extend(pid for h in carried for ids in h.members.values() for pid in ids)
 
 
 def _fill_site(
@@ -196,11 +203,11 @@ def _fill_site(
     windows: int,
     *,
     slack: int | None,
-) -> bool:
+) -> list[int] | None:
     """Place the households (members by lane) in order, each at the first window from the current one where
-    all its members fit. With a `slack`, each slot takes only its share of the day's load plus the slack, and
-    nothing is written unless everyone fits (False). With None, slots fill to capacity and what does not fit
-    is unplaced."""
+    all its members fit; returns the indexes of the households that did not fit. With a `slack`, each slot
+    takes only its share of the day's load plus the slack, and nothing is written unless everyone fits
+    (else None). Without, slots fill to capacity."""
     lanes = [lane for lane in SITE_LANES if (site.id, lane, 0) in result.slots]
     caps = {lane: result.slots[(site.id, lane, 0)].capacity for lane in lanes}
     limit = dict(caps)
@@ -212,36 +219,42 @@ def _fill_site(
     loads: dict[tuple[str, int], int] = defaultdict(int)
     placed: dict[int, tuple[int, str, int]] = {}
     window = 0
-    unplaced: list[int] = []
-    for members in households:
+    left: list[int] = []
+    for index, members in enumerate(households):
         need = {lane: len(ids) for lane, ids in members.items() if ids}
-        if any(n > caps[lane] for lane, n in need.items()):
+        if any(n > caps.get(lane, 0) for lane, n in need.items()):
             # Larger than a whole slot (a dormitory "household"): its members go one by one.
+            fitted = []
             for lane, ids in members.items():
                 for pid in ids:
                     while window < windows and loads[(lane, window)] >= limit[lane]:
                         window += 1
                     if window >= windows:
-                        unplaced.append(pid)
-                        continue
+                        break
                     loads[(lane, window)] += 1
-                    placed[pid] = (site.id, lane, window)
+                    fitted.append((pid, lane, window))
+            if len(fitted) < sum(need.values()):
+                if slack is not None:
+                    return None
+                for _pid, lane, w in fitted:
+                    loads[(lane, w)] -= 1
+                left.append(index)
+                continue
+            placed.update((pid, (site.id, lane, w)) for pid, lane, w in fitted)
             continue
         while window < windows and any(loads[(lane, window)] + n > limit[lane] for lane, n in need.items()):
             window += 1
         if window >= windows:
             if slack is not None:
-                return False
-            unplaced.extend(pid for ids in members.values() for pid in ids)
+                return None
+            left.append(index)
             continue
         for lane, ids in members.items():
             loads[(lane, window)] += len(ids)
             for pid in ids:
                 placed[pid] = (site.id, lane, window)
-    if unplaced and slack is not None:
-        return False
     for (lane, w), load in loads.items():
-        result.slots[(site.id, lane, w)].load += load
+        if load:
+            result.slots[(site.id, lane, w)].load += load
     result.placed.update(placed)
-    result.unplaced.extend(unplaced)
-    return True
+    return left

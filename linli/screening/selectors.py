@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -14,10 +15,9 @@ from django.utils import timezone
 
 from linli.core.access import community_ids_in_scope
 from linli.core.models import User
-from linli.core.roles import Role
+from linli.core.roles import Role, ScopeLevel
 from linli.epidemic.models import ControlCase, Measure
 from linli.registry.models import Building, Residency, Resident, SpecialCare, SpecialKind
-from linli.registry.selectors import search_q
 from linli.screening.models import Campaign, Lane, Participant, Reason, Site, Slot
 
 # Children go to the priority lane with a parent (China's statistics count 0–14 as children).
@@ -31,6 +31,25 @@ def campaigns_for(actor: User) -> QuerySet[Campaign]:
     if ids is None:
         return qs
     return qs.filter(community_id__in=ids)
+
+
+def with_progress(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """Each campaign with `people` (called) and `tested` (checked in)."""
+    return campaigns.annotate(
+        people=Count("participants"),
+        tested=Count("participants", filter=Q(participants__checked_in_at__isnull=False)),
+    )
+
+
+def campaigns_under_way(actor: User) -> list[Campaign]:
+    """Today's and tomorrow's campaigns that are not closed, with their progress (the home page)."""
+    today = timezone.localdate()
+    return list(
+        with_progress(campaigns_for(actor))
+        .filter(day__in=[today, today + dt.timedelta(days=1)])
+        .exclude(status=Campaign.Status.CLOSED)
+        .order_by("day", "starts_at")[:5]
+    )
 
 
 def campaign_get(actor: User, pk: int) -> Campaign:
@@ -68,6 +87,26 @@ def checkin_campaign_get(actor: User, pk: int) -> Campaign:
     return campaign
 
 
+def campaign_building(actor: User, campaign: Campaign, raw: str, *, names: bool) -> Building | None:
+    """The building a campaign page is asked about (?building=<id>); a wrong one is a 404. Where the page
+    shows who lives there (`names`), grid staff get only their own grid's buildings, as everywhere else."""
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404
+    building = Building.objects.filter(pk=int(raw), community_id=campaign.community_id).first()
+    if building is None:
+        raise Http404
+    if (
+        names
+        and not actor.is_superuser
+        and actor.scope_level == ScopeLevel.GRID
+        and building.grid_id != actor.grid_id
+    ):
+        raise Http404
+    return building
+
+
 # What a check-in verdict, a search result or a pending person shows.
 PARTICIPANT_RELATED = (
     "resident",
@@ -79,17 +118,28 @@ PARTICIPANT_RELATED = (
 )
 
 
-def participants_search(campaign: Campaign, text: str, limit: int) -> list[Participant]:
-    """The campaign's people matching a name, a room or an address; those still to be sampled first."""
+def participants_search(
+    campaign: Campaign, text: str, limit: int, *, at: Site | None = None, at_only: bool = False
+) -> list[Participant]:
+    """The campaign's people by name, room ("301") or building and room ("3-301"); those still to be sampled
+    first. Deliberately not by phone or ID number: volunteers use this at the site. With `at_only`, only the
+    people called to the site `at` (None: those sampled at home)."""
     text = text.strip()[:50]
     if not text:
         return []
-    cond = search_q(text)
-    if text.isdigit():
-        cond |= Q(household__room=text)  # at a site a bare number is usually a room
+    parts = re.split(r"[-－—\s]+", text)
+    if len(parts) == 2 and all(parts):
+        cond = Q(household__building__number=parts[0], household__room=parts[1])
+    elif text.isdigit():
+        cond = Q(household__room=text)
+    else:
+        cond = Q(name__contains=text)
     residents = Resident.objects.filter(community_id=campaign.community_id).filter(cond).values("id")
+    where = Q(campaign=campaign, resident_id__in=residents)
+    if at_only:  # only the people called to one site (None: those sampled at home)
+        where &= Q(slot__site=at) if at is not None else Q(door=True)
     rows = (
-        Participant.objects.filter(campaign=campaign, resident_id__in=residents)
+        Participant.objects.filter(where)
         .select_related(*PARTICIPANT_RELATED)
         .order_by("building_id", "household_id", "id")
     )
@@ -371,16 +421,20 @@ class SlotRow:
         return [self.lanes.get(lane) for lane in Lane.values]
 
 
-def schedule_rows(campaign: Campaign, *, used_only: bool = True) -> list[SlotRow]:
+def schedule_rows(campaign: Campaign, *, used_only: bool = True, site: Site | None = None) -> list[SlotRow]:
+    slot_filter = Q(campaign=campaign) if site is None else Q(campaign=campaign, site=site)
     slots = list(
-        Slot.objects.filter(campaign=campaign)
+        Slot.objects.filter(slot_filter)
         .select_related("site")
         .order_by("starts_at", "site__order", "site_id")
     )
     called: dict[int, list[str]] = defaultdict(list)
     numbers = dict(Building.objects.filter(community_id=campaign.community_id).values_list("id", "number"))
+    called_filter = Q(campaign=campaign, slot__isnull=False)
+    if site is not None:
+        called_filter &= Q(slot__site=site)
     for slot_id, building_id in (
-        Participant.objects.filter(campaign=campaign, slot__isnull=False)
+        Participant.objects.filter(called_filter)
         .values_list("slot_id", "building_id")
         .distinct()
         .order_by("slot_id", "building_id")
@@ -442,18 +496,22 @@ QUEUE_WINDOW = dt.timedelta(minutes=15)
 
 
 def site_queue(site: Site, now: dt.datetime | None = None) -> Queue:
-    """What the queue page shows: the slot being called, the next ones, and how long a newcomer waits:
-    the people called up to now who are not sampled yet, over the site's pace in the last 15 minutes (its
-    planned capacity until there is a pace to measure)."""
+    """What the queue page shows: the slot being called, the next ones, and how long a newcomer waits: the
+    people called to this slot and the one before who are not sampled yet (earlier no-shows are not in the
+    queue), over the site's pace in the last 15 minutes (its planned capacity until there is a pace)."""
     now = now or timezone.now()
     campaign = site.campaign
-    rows = [r for r in schedule_rows(campaign) if r.site.pk == site.pk]
+    rows = schedule_rows(campaign, site=site)
     current = next((r for r in rows if r.starts_at <= now < r.ends_at), None)
     upcoming = [r for r in rows if r.starts_at > now][:3]
     site_people = Participant.objects.filter(campaign=campaign, slot__site=site)
     called = site_people.filter(slot__starts_at__lte=now).count()
     done = site_people.filter(checked_in_at__isnull=False).count()
-    waiting = site_people.filter(slot__starts_at__lte=now, checked_in_at__isnull=True).count()
+    waiting = site_people.filter(
+        slot__starts_at__lte=now,
+        slot__ends_at__gt=now - dt.timedelta(minutes=campaign.slot_minutes),
+        checked_in_at__isnull=True,
+    ).count()
     recent = Participant.objects.filter(
         campaign=campaign, checkin_site=site, checked_in_at__gt=now - QUEUE_WINDOW, checked_in_at__lte=now
     ).count()

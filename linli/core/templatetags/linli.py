@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -74,3 +75,9 @@ def qty(value: object) -> str:
 @register.filter
 def abs_int(value: object) -> int:
     return abs(int(str(value)))
+
+
+@register.filter
+def invalid_fields(form: Any) -> list[Any]:
+    """The form's fields that have errors (a form-wide error alone lists none)."""
+    return [field for field in form if field.errors]

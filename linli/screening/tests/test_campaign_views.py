@@ -107,7 +107,7 @@ def test_schedule_notify_and_close_from_the_page(
     _login(client, area.world.commander)
     response = client.post(reverse("screening:close", args=[campaign.pk]), follow=True)
     assert "follow-up" in response.content.decode()
-    assert Task.objects.filter(source=Task.Source.SCREENING, title__startswith="Not tested").count() == 5
+    assert Task.objects.filter(source=Task.Source.SCREENING, title__startswith="Not tested").count() == 2
 
 
 def test_sites_are_edited_and_a_bad_capacity_is_refused(
@@ -178,6 +178,8 @@ def test_results_import_is_all_or_nothing_and_idempotent(
 ) -> None:
     commander = area.world.commander
     services.campaign_schedule(actor=commander, campaign=campaign)
+    services.campaign_notify(actor=commander, campaign=campaign)
+    campaign.refresh_from_db()
     site = campaign.sites.get()
     neg = services.tube_open(actor=commander, campaign=campaign, site=site, code="A1")
     pos = services.tube_open(actor=commander, campaign=campaign, site=site, code="A2")
@@ -234,6 +236,7 @@ def test_api_open_schedule_coverage_and_checkin(client: Client, area: Area) -> N
     assert body["people"] == 8 and body["door"] == 2
     assert all(s["load"] <= s["capacity"] for s in body["slots"])
     assert body["max_load"] <= body["capacity"]
+    assert client.post(f"/api/v1/screening/campaigns/{campaign_id}/notify").status_code == 200
     from linli.screening.codes import person_code
 
     payload = {
@@ -277,3 +280,17 @@ def test_a_campaign_is_deleted_only_before_its_notices(
     assert client.post(reverse("screening:delete", args=[fresh.pk])).status_code == 302
     assert not Campaign.objects.filter(pk=fresh.pk).exists()
     assert not Participant.objects.filter(campaign_id=fresh.pk).exists()
+
+
+def test_who_is_missing_is_shown_to_the_buildings_own_grid_and_not_to_observers(
+    client: Client, area: Area, campaign: Campaign
+) -> None:
+    services.campaign_schedule(actor=area.world.commander, campaign=campaign)
+    url = reverse("screening:coverage", args=[campaign.pk]) + f"?building={area.world.building1.pk}"
+    _login(client, area.world.alice)  # grid 1, building 1
+    assert "陈伴" in client.get(url).content.decode()
+    _login(client, area.world.bob)  # grid 2
+    assert client.get(url).status_code == 404
+    _login(client, area.world.observer)
+    page = client.get(url).content.decode()
+    assert "陈伴" not in page and "张老" not in page

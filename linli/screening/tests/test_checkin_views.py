@@ -28,6 +28,7 @@ HX = {"HX-Request": "true"}
 @pytest.fixture
 def scheduled(area: Area, campaign: Campaign) -> Campaign:
     services.campaign_schedule(actor=area.world.commander, campaign=campaign)
+    services.campaign_notify(actor=area.world.commander, campaign=campaign)
     campaign.refresh_from_db()
     return campaign
 
@@ -92,7 +93,7 @@ def test_a_second_scan_says_when_and_where_the_person_was_checked_in(
     client: Client, area: Area, scheduled: Campaign
 ) -> None:
     code = _code_url(scheduled, area.elder)
-    with time_machine.travel(dt.datetime(2030, 1, 1, 1, 42, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(dt.datetime(2030, 6, 3, 1, 42, tzinfo=dt.UTC), tick=False):
         _at_site(client, area.world.alice, scheduled)  # in the travelled time, or the session has expired
         _scan(client, scheduled, code=code)
         html = _scan(client, scheduled, code=code)
@@ -169,8 +170,11 @@ def test_door_to_door_checks_in_without_a_site_and_closes_the_household_task(
     client.force_login(area.world.alice)
     client.post(_url("checkin_site", scheduled), {"site": "door"})
     client.post(_url("checkin_tube", scheduled), {"code": "D-1", "pool": 10}, headers=HX)
-    for resident in (area.bedbound, area.isolated):
-        assert "✓" in _scan(client, scheduled, code=_code_url(scheduled, resident))
+    assert "✓" in _scan(client, scheduled, code=_code_url(scheduled, area.bedbound))
+    # someone in home isolation is never pooled with others
+    assert "single tube" in _scan(client, scheduled, code=_code_url(scheduled, area.isolated))
+    client.post(_url("checkin_tube", scheduled), {"code": "D-2", "pool": 1}, headers=HX)
+    assert "✓" in _scan(client, scheduled, code=_code_url(scheduled, area.isolated))
     bed = Participant.objects.select_related("door_task").get(campaign=scheduled, resident=area.bedbound)
     assert bed.checkin_site is None and bed.door_task is not None and not bed.door_task.is_open
 
@@ -221,8 +225,12 @@ def test_the_code_link_a_phone_camera_opens_leads_to_the_person(
 ) -> None:
     code = codes.person_code(scheduled.pk, area.elder.pk)
     link = reverse("screening:checkin_code", args=[code])
+    # a resident scanning their own code, not signed in, lands on their household's page
     response = client.get(link)
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "screening:household", args=[codes.household_token(scheduled.pk, area.elder.household_id)]
+    )
     _at_site(client, area.world.alice, scheduled)
     response = client.get(link)
     assert response.status_code == 302
@@ -254,9 +262,9 @@ def test_grid_workers_and_active_volunteers_of_the_community_check_in(
 ) -> None:
     volunteer = _volunteer(area)
     seats = [
-        (area.world.alice, area.elder, "T-A"),
-        (area.world.bob, area.child, "T-B"),
-        (volunteer, area.monitored, "T-V"),
+        (area.world.alice, area.elder, "T-A1"),
+        (area.world.bob, area.child, "T-B1"),
+        (volunteer, area.world.resident1, "T-V1"),
     ]
     for user, resident, tube in seats:
         _at_site(client, user, scheduled, tube=tube)
@@ -303,3 +311,16 @@ def test_a_scan_takes_few_queries(
     with django_assert_max_num_queries(11):
         html = _scan(client, scheduled, code=_code_url(scheduled, area.elder))
     assert "Already checked in" in html
+
+
+def test_search_finds_by_name_or_room_but_never_by_phone_or_id(
+    client: Client, area: Area, scheduled: Campaign
+) -> None:
+    _at_site(client, _volunteer(area), scheduled)
+    url = _url("checkin_search", scheduled)
+    # a volunteer at a site finds the people called there, not those sampled at home
+    assert "刘卧" not in client.get(url, {"q": "刘卧"}).content.decode()
+    assert "王建国" in client.get(url, {"q": "王建国"}).content.decode()
+    assert "王建国" in client.get(url, {"q": "2-201"}).content.decode()
+    assert "王建国" not in client.get(url, {"q": area.world.resident2.phone}).content.decode()
+    assert "王建国" not in client.get(url, {"q": area.world.resident2.id_number[-6:]}).content.decode()

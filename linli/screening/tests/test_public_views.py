@@ -250,7 +250,7 @@ def test_the_household_page_says_when_a_time_changed_and_who_is_sampled(
 ) -> None:
     commander = area.world.commander
     site = notified.sites.get()
-    with time_machine.travel(dt.datetime(2030, 1, 1, 1, 42, tzinfo=dt.UTC), tick=False):  # 09:42 in Shanghai
+    with time_machine.travel(dt.datetime(2030, 6, 3, 1, 42, tzinfo=dt.UTC), tick=False):  # 09:42 in Shanghai
         services.building_move(
             actor=commander,
             campaign=notified,
@@ -260,7 +260,7 @@ def test_the_household_page_says_when_a_time_changed_and_who_is_sampled(
         )
     tube = services.tube_open(actor=commander, campaign=notified, site=None, code="door-1", pool_size=10)
     bed = Participant.objects.get(campaign=notified, resident=area.bedbound)
-    with time_machine.travel(dt.datetime(2030, 1, 1, 2, 5, tzinfo=dt.UTC), tick=False):  # 10:05
+    with time_machine.travel(dt.datetime(2030, 6, 3, 2, 5, tzinfo=dt.UTC), tick=False):  # 10:05
         services.checkin(actor=commander, campaign=notified, participant=bed, tube=tube, site=None)
     page = _client().get(_household_url(notified, area.world.resident2.household_id)).content.decode()
     assert "Your time changed at" in page and "09:42" in page
@@ -329,3 +329,9 @@ def test_the_check_in_code_is_a_path_a_phone_camera_opens(area: Area, notified: 
         notified.pk,
         area.elder.pk,
     )
+
+
+def test_the_household_page_does_not_say_someone_is_under_monitoring(area: Area, notified: Campaign) -> None:
+    page = _client().get(_household_url(notified, area.monitored.household_id)).content.decode()
+    assert "arranged separately" in page
+    assert "monitoring" not in page and "separate route" not in page

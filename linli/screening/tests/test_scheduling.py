@@ -117,3 +117,12 @@ def test_buildings_go_to_sites_in_runs_and_the_day_is_spread() -> None:
     loads = [s.load for s in result.slots.values() if s.load]
     # 300 people per site over 20 slots of 60: spread to about 15–17 per slot, not 60 in the first five
     assert max(loads) <= 20
+
+
+def test_what_does_not_fit_at_one_site_goes_on_to_the_next() -> None:
+    # two sites of 100 an hour for one hour, three buildings of 60: 180 people fit in 200 places
+    people = [Person(i, i // 3, i // 60, Lane.NORMAL) for i in range(180)]
+    sites = [SiteCapacity(1, {Lane.NORMAL: 100}), SiteCapacity(2, {Lane.NORMAL: 100})]
+    result = plan(people, sites, windows=2, minutes=30)
+    assert result.unplaced == []
+    _check(people, result)

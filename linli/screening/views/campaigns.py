@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -38,12 +38,7 @@ def _buildings(community_id: int) -> list[Building]:
 @login_required
 def campaigns(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    rows = list(
-        sel.campaigns_for(actor).annotate(
-            people=Count("participants"),
-            tested=Count("participants", filter=Q(participants__checked_in_at__isnull=False)),
-        )[:100]
-    )
+    rows = list(sel.with_progress(sel.campaigns_for(actor))[:100])
     runnable = [c for c in communities_for(actor) if services.can_run(actor, c.pk)]
     return render(request, "screening/campaigns.html", {"campaigns": rows, "can_open": bool(runnable)})
 
@@ -154,7 +149,11 @@ def campaign(request: HttpRequest, pk: int) -> HttpResponse:
         "can_run": can_run and not campaign.is_closed,
         "can_check_in": services.can_check_in(actor, campaign),
         "area": area,
-        "buildings": _buildings(campaign.community_id) if scheduled else [],
+        "buildings": (
+            list(campaign.buildings.order_by("sort_key", "number")) or _buildings(campaign.community_id)
+        )
+        if scheduled
+        else [],
         "times": times,
         "door": [{"reason": Reason(d["reason"]).label, "n": d["n"], "done": d["done"]} for d in door],
         "counts": campaign.counts,
@@ -180,16 +179,16 @@ def _act(
     campaign: Campaign,
     done: str | Callable[[Any], str],
     action: Callable[[], Any],
-    anchor: str = "",
 ) -> HttpResponse:
-    """Run a service for a POST, report its refusal as a message, and go back to the campaign page."""
+    """Run a service for a POST and go back to the top of the campaign page, where its message (what was
+    done, or why not) is the first thing a tired worker sees."""
     try:
         result = action()
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, done(result) if callable(done) else done)
-    return redirect(reverse("screening:campaign", args=[campaign.pk]) + anchor)
+    return redirect(campaign)
 
 
 @login_required
@@ -202,7 +201,7 @@ def site_save(request: HttpRequest, pk: int) -> HttpResponse:
     form = SiteForm(request.POST, prefix=f"s{site.pk}" if site else "new")
     if not form.is_valid():
         messages.error(request, _("Check the site's numbers: each lane takes 0 to 2,000 people per hour."))
-        return redirect(reverse("screening:campaign", args=[campaign.pk]) + "#sites")
+        return redirect(campaign)
     values = services.SiteValues(**form.cleaned_data)
     return _act(
         request,
@@ -211,7 +210,6 @@ def site_save(request: HttpRequest, pk: int) -> HttpResponse:
         if campaign.status != Campaign.Status.DRAFT
         else _("Site saved."),
         lambda: services.site_save(actor=actor, campaign=campaign, site=site, values=values),
-        "#sites",
     )
 
 
@@ -226,7 +224,6 @@ def site_delete(request: HttpRequest, pk: int, site_id: int) -> HttpResponse:
         campaign,
         _("Site removed."),
         lambda: services.site_delete(actor=actor, campaign=campaign, site=site),
-        "#sites",
     )
 
 
@@ -259,7 +256,6 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
         campaign,
         done,
         lambda: services.campaign_schedule(actor=actor, campaign=campaign),
-        "#schedule",
     )
 
 
@@ -280,7 +276,6 @@ def notify(request: HttpRequest, pk: int) -> HttpResponse:
             % {"n": n}
         ),
         lambda: services.campaign_notify(actor=actor, campaign=campaign),
-        "#notices",
     )
 
 
@@ -292,7 +287,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     form = MoveForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a building, a site and a time."))
-        return redirect(reverse("screening:campaign", args=[campaign.pk]) + "#schedule")
+        return redirect(campaign)
     building = get_object_or_404(
         Building, pk=form.cleaned_data["building"], community_id=campaign.community_id
     )
@@ -308,7 +303,6 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         lambda: services.building_move(
             actor=actor, campaign=campaign, building=building, site=site, start=start
         ),
-        "#schedule",
     )
 
 
@@ -322,8 +316,8 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
         campaign,
         lambda n: (
             ngettext(
-                "Campaign closed. %(n)d household with people not tested is now a door-to-door follow-up task.",
-                "Campaign closed. %(n)d households with people not tested are now door-to-door follow-up tasks.",
+                "Campaign closed. The grid workers have %(n)d follow-up task (one per building with people not tested).",
+                "Campaign closed. The grid workers have %(n)d follow-up tasks (one per building with people not tested).",
                 n,
             )
             % {"n": n}
@@ -350,13 +344,11 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def coverage(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     campaign = sel.campaign_get(actor, pk)
-    building_id = request.GET.get("building")
-    building = None
+    building = sel.campaign_building(actor, campaign, request.GET.get("building", ""), names=True)
+    # Who is missing, by name and reason, is for staff who work with residents; observers see the counts.
+    names = building is not None and not actor.is_read_only
     missing: list[Participant] = []
-    if building_id and building_id.isdigit():
-        building = Building.objects.filter(pk=int(building_id), community_id=campaign.community_id).first()
-        if building is None:
-            raise Http404
+    if names and building is not None:
         missing = list(
             sel.missing_people(campaign, building.pk).order_by("household_id", "id")[:MISSING_ROWS]
         )
@@ -365,6 +357,7 @@ def coverage(request: HttpRequest, pk: int) -> HttpResponse:
         "coverage": sel.coverage(campaign),
         "building": building,
         "missing": missing,
+        "names": names,
     }
     template = "screening/coverage.html#live" if request.htmx else "screening/coverage.html"  # type: ignore[attr-defined]
     return render(request, template, context)
@@ -398,9 +391,14 @@ def results(request: HttpRequest, pk: int) -> HttpResponse:
                         messages.success(
                             request,
                             _(
-                                "Results recorded: %(neg)d negative and %(pos)d pooled positive tubes, %(already)d already recorded."
+                                "Results recorded: %(neg)d negative and %(pos)d pooled positive tubes (%(fixed)d corrected from negative), %(already)d already recorded."
                             )
-                            % {"neg": report.negative, "pos": report.positive, "already": report.already},
+                            % {
+                                "neg": report.negative,
+                                "pos": report.positive,
+                                "fixed": report.corrected,
+                                "already": report.already,
+                            },
                         )
                         return redirect("screening:results", pk=campaign.pk)
         else:
@@ -408,7 +406,12 @@ def results(request: HttpRequest, pk: int) -> HttpResponse:
             if form.is_valid():
                 tube = get_object_or_404(Tube, pk=form.cleaned_data["tube"], campaign=campaign)
                 try:
-                    outcome = services.tube_result(actor=actor, tube=tube, result=form.cleaned_data["result"])
+                    outcome = services.tube_result(
+                        actor=actor,
+                        tube=tube,
+                        result=form.cleaned_data["result"],
+                        correct=request.POST.get("correct") == "1",
+                    )
                 except ValidationError as exc:
                     messages.error(request, error_text(exc))
                 else:

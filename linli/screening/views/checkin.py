@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from linli.core.http import actor_of, error_text
 from linli.core.models import User
+from linli.core.roles import Role
 from linli.screening import codes, selectors, services
 from linli.screening.models import Campaign, Participant, Site, Tube
 
@@ -40,7 +41,7 @@ SEARCH_ROWS = 20
 
 
 def _campaigns_now(actor: User) -> list[Campaign]:
-    """Today's and tomorrow's campaigns the actor may check people in for."""
+    """Today's and tomorrow's campaigns the actor works on (tomorrow's page says when check-in opens)."""
     today = timezone.localdate()
     days = [today, today + dt.timedelta(days=1)]
     qs = (
@@ -48,7 +49,7 @@ def _campaigns_now(actor: User) -> list[Campaign]:
         .filter(day__in=days)
         .exclude(status__in=[Campaign.Status.DRAFT, Campaign.Status.CLOSED])
     )
-    return [c for c in qs.order_by("day", "starts_at", "id") if services.can_check_in(actor, c)]
+    return list(qs.order_by("day", "starts_at", "id"))
 
 
 # --- where the volunteer stands ---------------------------------------------------------------------
@@ -127,6 +128,16 @@ def _refused(exc: ValidationError | PermissionDenied, who: str = "") -> Verdict:
 # --- reads for the page -----------------------------------------------------------------------------
 
 
+def _search(actor: User, campaign: Campaign, desk: Desk, q: str) -> list[Participant] | None:
+    """A search from the check-in page. Volunteers, who are not staff, find only the people called to the
+    place they stand (their site, or door-to-door); staff find anyone on the campaign's list."""
+    if not q.strip():
+        return None
+    if actor.role == Role.VOLUNTEER and not actor.is_superuser:
+        return selectors.participants_search(campaign, q, SEARCH_ROWS, at=desk.site, at_only=True)
+    return selectors.participants_search(campaign, q, SEARCH_ROWS)
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
@@ -148,7 +159,7 @@ def _context(
         "pending": pending,
         "recent": selectors.recent_checkins(actor, campaign, desk.site, RECENT_ROWS) if desk.chosen else [],
         "q": q,
-        "results": selectors.participants_search(campaign, q, SEARCH_ROWS) if q.strip() else None,
+        "results": _search(actor, campaign, desk, q),
         "pool_sizes": POOL_SIZES,
     }
 
@@ -179,6 +190,7 @@ def _fragment(request: HttpRequest, template: str, context: dict[str, Any]) -> H
 def _page_context(request: HttpRequest, campaign: Campaign, context: dict[str, Any]) -> dict[str, Any]:
     choose = not campaign.is_closed and (not context["desk"].chosen or request.GET.get("change") == "site")
     context["choose_site"] = choose
+    context["not_open"] = "" if campaign.checkin_open else services.checkin_closed_text(campaign)
     context["sites"] = list(campaign.sites.all()) if choose else []
     context["several"] = len(_campaigns_now(actor_of(request))) > 1
     return context
@@ -203,7 +215,7 @@ def checkin(request: HttpRequest, pk: int) -> HttpResponse:
     code = request.GET.get("code", "").strip()[:200]
     verdict = None
     pending = None
-    if code and desk.chosen and not campaign.is_closed:
+    if code and desk.chosen and campaign.checkin_open and services.can_check_in(actor, campaign):
         try:
             pending = services.participant_by_code(campaign, code)
         except ValidationError as exc:
@@ -326,6 +338,10 @@ def checkin_scan(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.checkin_campaign_get(actor, pk)
     desk = _desk(request, campaign)
     q = request.POST.get("q", "")
+    if not services.can_check_in(actor, campaign):
+        # A phone left open past the close: say so, and read nothing about the person scanned.
+        verdict = Verdict("no", _("✗ Not checked in"), services.checkin_closed_text(campaign))
+        return _answer(request, campaign, desk, verdict)
     if not desk.chosen:
         verdict = Verdict("no", _("✗ Not checked in"), _("Choose your sampling site first."))
         return _answer(request, campaign, desk, verdict)
@@ -379,6 +395,13 @@ def checkin_scan(request: HttpRequest, pk: int) -> HttpResponse:
     reason = f"{household} · {_tube_text(tube)}"
     if participant.lane and participant.lane != "normal":
         reason += f" · {participant.get_lane_display()}"
+    called = participant.slot
+    if called is not None and site is not None and called.site_id != site.pk:
+        # Let them be sampled where they are, but say so: their site's queue is expecting them.
+        reason += " · " + _("⚠ was called to %(site)s at %(time)s") % {
+            "site": called.site.name,
+            "time": called,
+        }
     verdict = Verdict("ok", "✓ " + resident.name, reason, undo=participant.pk)
     return _answer(request, campaign, Desk(True, site, tube, desk.pool), verdict, q)
 
@@ -414,20 +437,33 @@ def checkin_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def checkin_search(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = selectors.checkin_campaign_get(actor_of(request), pk)
+    actor = actor_of(request)
+    campaign = selectors.checkin_campaign_get(actor, pk)
+    if not services.can_check_in(actor, campaign):
+        raise Http404
     q = request.GET.get("q", "")
-    results = selectors.participants_search(campaign, q, SEARCH_ROWS) if q.strip() else None
+    results = _search(actor, campaign, _desk(request, campaign), q)
     return _fragment(
         request, "screening/_checkin_search.html", {"campaign": campaign, "q": q, "results": results}
     )
 
 
-@login_required
 def checkin_code(request: HttpRequest, code: str) -> HttpResponse:
-    """What a phone's own camera opens from a person's printed QR: the check-in page showing that person."""
+    """What a phone's own camera opens from a person's printed QR: for a volunteer or worker, the check-in
+    page showing that person; for a resident scanning their own code (not signed in), their household's
+    page with their time and site."""
     parsed = codes.person_code_parse(code)
     if parsed is None:
         raise Http404
+    if not request.user.is_authenticated:
+        household_id = (
+            Participant.objects.filter(campaign_id=parsed[0], resident_id=parsed[1])
+            .values_list("household_id", flat=True)
+            .first()
+        )
+        if household_id is None:
+            raise Http404
+        return redirect("screening:household", codes.household_token(parsed[0], household_id))
     campaign = selectors.checkin_campaign_get(actor_of(request), parsed[0])
     return redirect(reverse("screening:checkin", args=[campaign.pk]) + "?" + urlencode({"code": code}))
 

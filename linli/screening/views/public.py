@@ -52,17 +52,10 @@ def _span(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
     return f"{timezone.localtime(starts_at):%H:%M}–{timezone.localtime(ends_at):%H:%M}"
 
 
-def _building_param(request: HttpRequest, campaign: Campaign) -> Building | None:
-    """?building=<id>, a building of the campaign's community; a wrong one is a 404."""
-    raw = request.GET.get("building", "")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise Http404
-    building = Building.objects.filter(pk=int(raw), community_id=campaign.community_id).first()
-    if building is None:
-        raise Http404
-    return building
+def _building_param(request: HttpRequest, campaign: Campaign, *, names: bool = False) -> Building | None:
+    return selectors.campaign_building(
+        actor_of(request), campaign, request.GET.get("building", ""), names=names
+    )
 
 
 def _require_scheduled(campaign: Campaign) -> None:
@@ -344,7 +337,7 @@ def slips_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_print_names(actor):
         raise PermissionDenied
     _require_scheduled(campaign)
-    building = _building_param(request, campaign)
+    building = _building_param(request, campaign, names=True)
     if building is None:
         return redirect("screening:household_links", campaign.pk)
     cards = _cards(request, campaign, _participants(campaign, building_id=building.pk), qr=True)
@@ -370,7 +363,7 @@ def slips_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 def household_links(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     campaign = selectors.campaign_get(actor, pk)
-    building = _building_param(request, campaign)
+    building = _building_param(request, campaign, names=True)
     can_print = can_print_names(actor)
     buildings = []
     cards: list[HouseholdCard] = []

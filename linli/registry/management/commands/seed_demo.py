@@ -49,7 +49,9 @@ class Command(BaseCommand):
                 from linli.screening.demo import seed_demo_screening
 
                 if seed_demo_screening():
-                    self.stdout.write("  mass testing: tomorrow's campaign, scheduled, notices sent")
+                    self.stdout.write(
+                        "  mass testing: today's campaign, scheduled, notices sent, check-in open"
+                    )
                 if not made:
                     self.stdout.write("The demo communities already exist; nothing added.")
         self.stdout.write("")
