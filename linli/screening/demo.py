@@ -27,6 +27,15 @@ def seed_demo_screening(community_code: str = "nanli") -> bool:
         return _seed(community_code)
 
 
+def _demo_day() -> tuple[dt.date, dt.time]:
+    """Today, 07:00 to 21:00 (later when the demo is loaded in the evening), so check-in is open; tomorrow
+    when it is too late tonight."""
+    now = timezone.localtime()
+    if now.hour >= 23:
+        return now.date() + dt.timedelta(days=1), dt.time(21, 0)
+    return now.date(), max(dt.time(21, 0), dt.time(now.hour + 1, 0))
+
+
 def _seed(community_code: str) -> bool:
     community = Community.objects.filter(code=community_code).first()
     commander = (
@@ -48,6 +57,7 @@ def _seed(community_code: str) -> bool:
             community=community, control_cases__isnull=True, household__building__number="12"
         ).order_by("id")[:2]
     )
+    day, ends_at = _demo_day()
     with transaction.atomic():
         if companion is not None:
             for resident in monitored:
@@ -59,10 +69,10 @@ def _seed(community_code: str) -> bool:
         campaign = services.campaign_open(
             actor=commander,
             community=community,
-            day=timezone.localdate(),
+            day=day,
             name="第一轮全员核酸筛查",
             starts_at=dt.time(7, 0),
-            ends_at=dt.time(21, 0),
+            ends_at=ends_at,
             sites=[
                 services.SiteValues("东门广场采样点", "东门内广场，排队线沿围墙", 300, 80, 0),
                 services.SiteValues("西门停车场采样点", "西门停车场，雨棚下", 300, 80, 0),

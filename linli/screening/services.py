@@ -157,6 +157,8 @@ def campaign_open(
         raise ValidationError(_("A tube takes 1, 10 or 20 people."))
     if day < timezone.localdate():
         raise ValidationError(_("The testing day has passed."))
+    if timezone.make_aware(dt.datetime.combine(day, ends_at)) <= timezone.now():
+        raise ValidationError(_("Sampling would already be over: choose a later end time or another day."))
     if any(b.community_id != community.pk for b in buildings):
         raise ValidationError(_("A chosen building is in another community."))
     sites = list(sites) if sites is not None else list(DEFAULT_SITES)

@@ -345,3 +345,14 @@ def test_a_negative_tapped_by_mistake_is_corrected_to_a_pooled_positive(
     assert not EpidemicTest.objects.filter(resident=area.world.resident1, result="negative").exists()
     with pytest.raises(ValidationError, match="cancel or release"):
         services.tube_result(actor=commander, tube=tube, result="negative", correct=True)
+
+
+def test_a_campaign_whose_sampling_is_already_over_is_refused(area: Area) -> None:
+    with pytest.raises(ValidationError, match="already be over"):
+        services.campaign_open(
+            actor=area.world.commander,
+            community=area.world.community,
+            day=area.day,
+            starts_at=dt.time(6, 0),
+            ends_at=dt.time(7, 30),  # the tests run at 08:00 on the day
+        )

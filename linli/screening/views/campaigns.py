@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.db.models.functions import Length
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -350,7 +351,9 @@ def coverage(request: HttpRequest, pk: int) -> HttpResponse:
     missing: list[Participant] = []
     if names and building is not None:
         missing = list(
-            sel.missing_people(campaign, building.pk).order_by("household_id", "id")[:MISSING_ROWS]
+            sel.missing_people(campaign, building.pk).order_by(
+                "household__entrance__number", Length("household__room"), "household__room", "id"
+            )[:MISSING_ROWS]
         )
     context = {
         "campaign": campaign,
