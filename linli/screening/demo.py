@@ -15,7 +15,7 @@ from linli.core.models import User
 from linli.core.roles import Role
 from linli.epidemic.cases import case_open
 from linli.epidemic.models import ControlType
-from linli.registry.models import Community, Resident, SpecialCare, SpecialKind
+from linli.registry.models import Community, Residency, Resident, SpecialCare, SpecialKind
 from linli.screening import services
 from linli.screening.models import Campaign
 
@@ -54,7 +54,10 @@ def _seed(community_code: str) -> bool:
     companion = ControlType.objects.filter(community__isnull=True, key="companion").first()
     monitored = list(
         Resident.objects.filter(
-            community=community, control_cases__isnull=True, household__building__number="12"
+            community=community,
+            control_cases__isnull=True,
+            household__building__number="12",
+            residency__in=[Residency.BOTH, Residency.LIVING],
         ).order_by("id")[:2]
     )
     day, ends_at = _demo_day()
