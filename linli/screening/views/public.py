@@ -39,6 +39,28 @@ from linli.screening.models import Campaign, Lane, Participant, Site
 # --- small helpers ---------------------------------------------------------------------------------
 
 
+# What a slip or the household page shows of each person: no ID number, no phone.
+CARD_FIELDS = (
+    "campaign_id",
+    "resident_id",
+    "household_id",
+    "lane",
+    "reason",
+    "door",
+    "slot_changed_at",
+    "checked_in_at",
+    "resident__name",
+    "slot__starts_at",
+    "slot__ends_at",
+    "slot__site__name",
+    "slot__site__place",
+    "slot__site__token",
+    "household__room",
+    "household__building__number",
+    "household__entrance__number",
+)
+
+
 def checkin_path(campaign_id: int, resident_id: int) -> str:
     """The person's check-in code as a path; the phone camera opens the check-in page with it."""
     return reverse("screening:checkin_code", args=[codes.person_code(campaign_id, resident_id)])
@@ -284,26 +306,7 @@ def _participants(campaign: Campaign, **filters: Any) -> list[Participant]:
     return list(
         Participant.objects.filter(campaign=campaign, **filters)
         .select_related("slot__site", "household__building", "household__entrance", "resident")
-        .only(
-            "campaign_id",
-            "resident_id",
-            "household_id",
-            "building_id",
-            "lane",
-            "reason",
-            "door",
-            "slot_changed_at",
-            "checked_in_at",
-            "resident__name",
-            "slot__starts_at",
-            "slot__ends_at",
-            "slot__site__name",
-            "slot__site__place",
-            "slot__site__token",
-            "household__room",
-            "household__building__number",
-            "household__entrance__number",
-        )
+        .only("building_id", *CARD_FIELDS)
         .order_by(
             "household__entrance__number", Length("household__room"), "household__room", "household_id", "id"
         )
@@ -444,24 +447,8 @@ def household(request: HttpRequest, token: str) -> HttpResponse:
             "resident",
         )
         .only(
-            "campaign_id",
-            "resident_id",
-            "household_id",
-            "lane",
-            "reason",
-            "door",
-            "slot_changed_at",
-            "checked_in_at",
-            "resident__name",
-            "slot__starts_at",
-            "slot__ends_at",
-            "slot__site__name",
-            "slot__site__place",
-            "slot__site__token",
+            *CARD_FIELDS,
             "checkin_site__name",
-            "household__room",
-            "household__building__number",
-            "household__entrance__number",
             "campaign__name",
             "campaign__day",
             "campaign__starts_at",
