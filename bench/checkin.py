@@ -29,10 +29,13 @@ is measured with 520 to 1,040 earlier check-ins of theirs at the site.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import statistics
 from collections.abc import Callable, Sequence
+
+import time_machine
 
 from bench.common import (
     Figures,
@@ -55,6 +58,7 @@ PAGE_SCANS = 50
 LATE_SCANS = 40
 POOL = 10
 CODE_URL = "http://127.0.0.1:8000/checkin/c/{}/"
+CHECKIN_AT = dt.time(8, 0)  # local time on the testing day
 TARGETS = {"ms": Target("<=", 100), "p95_ms": Target("<=", 100), "errors": Target("==", 0)}
 
 
@@ -92,11 +96,12 @@ def run() -> Figures:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
+    from django.utils import timezone
 
     from linli.core.models import User
     from linli.registry.models import Community
     from linli.screening import codes, services
-    from linli.screening.models import Participant, Tube
+    from linli.screening.models import Lane, Participant, Tube
 
     community = Community.objects.get(code=COMMUNITY)
     commander = commander_of(community)
@@ -107,8 +112,11 @@ def run() -> Figures:
         services.campaign_notify(actor=commander, campaign=campaign)
     site = campaign.sites.order_by("order", "pk").first()
     assert site is not None
+    # People under monitoring (the separate route, last in the day) go one to a tube: they are left out, so
+    # that every scan here is an ordinary one into a tube of POOL.
     residents = list(
         Participant.objects.filter(campaign=campaign, slot__site=site)
+        .exclude(lane=Lane.CONTROLLED)
         .order_by("slot__starts_at", "building_id", "household_id", "id")
         .values_list("resident_id", flat=True)
     )
@@ -120,6 +128,11 @@ def run() -> Figures:
         f"campaign of {scheduled.people:,} people set up in {setup.seconds:.1f} s; "
         f"{len(residents):,} called to {site.name}; load average {os.getloadavg()[0]:.1f}"
     )
+
+    # Check-in is open on the testing day only: the campaign was set up the day before (above), the scans are
+    # made on its morning. time_machine moves the clock there (from here to the process's end) and leaves
+    # perf_counter alone.
+    time_machine.travel(timezone.make_aware(dt.datetime.combine(campaign.day, CHECKIN_AT)), tick=True).start()
 
     def take(n: int) -> list[str]:
         return list(itertools.islice(people, n))

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -108,13 +107,16 @@ def _fill_route(result: Plan, people: list[Person], route: list[SiteCapacity], f
     result.unplaced.extend(p.id for p in queue)
 
 
-@dataclass
 class _Household:
-    building: int
-    members: dict[str, list[int]]  # lane → person ids
+    __slots__ = ("building", "count", "members")
+
+    def __init__(self, building: int) -> None:
+        self.building = building
+        self.members: dict[str, list[int]] = {}  # lane → person ids
+        self.count = 0
 
     def size(self) -> int:
-        return sum(len(v) for v in self.members.values())
+        return self.count
 
     def at_site(self, has_priority: bool) -> dict[str, list[int]]:
         """The members by lane at a site; without a priority lane, everyone queues in the normal one."""
@@ -124,15 +126,19 @@ class _Household:
 
 
 def _households(people: list[Person]) -> list[_Household]:
-    order: list[int] = []
+    """In the order of their first member."""
     by_id: dict[int, _Household] = {}
-    for p in people:
-        household = by_id.get(p.household)
+    for pid, household_id, building, lane in people:
+        household = by_id.get(household_id)
         if household is None:
-            household = by_id[p.household] = _Household(p.building, defaultdict(list))
-            order.append(p.household)
-        household.members[p.lane].append(p.id)
-    return [by_id[h] for h in order]
+            household = by_id[household_id] = _Household(building)
+        ids = household.members.get(lane)
+        if ids is None:
+            household.members[lane] = [pid]
+        else:
+            ids.append(pid)
+        household.count += 1
+    return list(by_id.values())
 
 
 def _site_runs(
@@ -187,7 +193,7 @@ def _fill_sites(result: Plan, people: list[Person], sites: Sequence[SiteCapacity
     for site, run in zip(usable, runs, strict=True):
         has_priority = slot_capacity(site.per_hour.get(Lane.PRIORITY, 0), minutes) > 0
         households = carried + run
-        needs = [h.at_site(has_priority) for h in households]
+        needs = _SiteNeeds(result, site, [h.at_site(has_priority) for h in households])
         if any(_fill_site(result, site, needs, windows, slack=slack) is not None for slack in SLACKS):
             carried = []
             continue
@@ -196,65 +202,91 @@ def _fill_sites(result: Plan, people: list[Person], sites: Sequence[SiteCapacity
     result.unplaced.extend(pid for h in carried for ids in h.members.values() for pid in ids)
 
 
+class _SiteNeeds:
+    """What stays the same between the attempts at one site: its lanes and their capacity, each household's
+    count per lane, whether it fits in a slot at all, and each lane's demand and largest household."""
+
+    def __init__(self, result: Plan, site: SiteCapacity, households: list[dict[str, list[int]]]) -> None:
+        self.households = households
+        self.lanes = [lane for lane in SITE_LANES if (site.id, lane, 0) in result.slots]
+        self.caps = {lane: result.slots[(site.id, lane, 0)].capacity for lane in self.lanes}
+        self.need = [tuple((lane, len(ids)) for lane, ids in m.items() if ids) for m in households]
+        self.whole = [all(n <= self.caps.get(lane, 0) for lane, n in need) for need in self.need]
+        self.demand = dict.fromkeys(self.lanes, 0)
+        self.largest = dict.fromkeys(self.lanes, 0)
+        for need in self.need:
+            for lane, n in need:
+                if lane in self.demand:
+                    self.demand[lane] += n
+                    self.largest[lane] = max(self.largest[lane], n)
+
+
 def _fill_site(
-    result: Plan,
-    site: SiteCapacity,
-    households: list[dict[str, list[int]]],
-    windows: int,
-    *,
-    slack: int | None,
+    result: Plan, site: SiteCapacity, needs: _SiteNeeds, windows: int, *, slack: int | None
 ) -> list[int] | None:
     """Place the households (members by lane) in order, each at the first window from the current one where
     all its members fit; returns the indexes of the households that did not fit. With a `slack`, each slot
     takes only its share of the day's load plus the slack, and nothing is written unless everyone fits
     (else None). Without, slots fill to capacity."""
-    lanes = [lane for lane in SITE_LANES if (site.id, lane, 0) in result.slots]
-    caps = {lane: result.slots[(site.id, lane, 0)].capacity for lane in lanes}
+    caps = needs.caps
     limit = dict(caps)
     if slack is not None:
-        for lane in lanes:
-            demand = sum(len(h.get(lane, [])) for h in households)
-            largest = max((len(h.get(lane, [])) for h in households), default=0)
-            limit[lane] = min(caps[lane], max(math.ceil(demand / windows) + largest - 1 + slack, 1))
-    loads: dict[tuple[str, int], int] = defaultdict(int)
-    placed: dict[int, tuple[int, str, int]] = {}
+        for lane in needs.lanes:
+            share = math.ceil(needs.demand[lane] / windows) + needs.largest[lane] - 1 + slack
+            limit[lane] = min(caps[lane], max(share, 1))
+    loads = {lane: [0] * windows for lane in needs.lanes}
+    chosen: list[tuple[dict[str, list[int]], int]] = []  # whole households: (members, window)
+    singles: list[tuple[int, str, int]] = []  # members of households larger than a slot: (id, lane, window)
     window = 0
     left: list[int] = []
-    for index, members in enumerate(households):
-        need = {lane: len(ids) for lane, ids in members.items() if ids}
-        if any(n > caps.get(lane, 0) for lane, n in need.items()):
+    for index, (members, need, whole) in enumerate(
+        zip(needs.households, needs.need, needs.whole, strict=True)
+    ):
+        if not whole:
             # Larger than a whole slot (a dormitory "household"): its members go one by one.
             fitted = []
             for lane, ids in members.items():
+                lane_loads, lane_limit = loads[lane], limit[lane]
                 for pid in ids:
-                    while window < windows and loads[(lane, window)] >= limit[lane]:
+                    while window < windows and lane_loads[window] >= lane_limit:
                         window += 1
                     if window >= windows:
                         break
-                    loads[(lane, window)] += 1
+                    lane_loads[window] += 1
                     fitted.append((pid, lane, window))
-            if len(fitted) < sum(need.values()):
+            if len(fitted) < sum(n for _lane, n in need):
                 if slack is not None:
                     return None
                 for _pid, lane, w in fitted:
-                    loads[(lane, w)] -= 1
+                    loads[lane][w] -= 1
                 left.append(index)
                 continue
-            placed.update((pid, (site.id, lane, w)) for pid, lane, w in fitted)
+            singles.extend(fitted)
             continue
-        while window < windows and any(loads[(lane, window)] + n > limit[lane] for lane, n in need.items()):
-            window += 1
+        if len(need) == 1:
+            ((lane, n),) = need
+            lane_loads, room = loads[lane], limit[lane] - n
+            while window < windows and lane_loads[window] > room:
+                window += 1
+        else:
+            while window < windows and any(loads[lane][window] + n > limit[lane] for lane, n in need):
+                window += 1
         if window >= windows:
             if slack is not None:
                 return None
             left.append(index)
             continue
+        for lane, n in need:
+            loads[lane][window] += n
+        chosen.append((members, window))
+    for lane, lane_loads in loads.items():
+        for w, load in enumerate(lane_loads):
+            if load:
+                result.slots[(site.id, lane, w)].load += load
+    placed = result.placed
+    for members, w in chosen:
         for lane, ids in members.items():
-            loads[(lane, window)] += len(ids)
-            for pid in ids:
-                placed[pid] = (site.id, lane, window)
-    for (lane, w), load in loads.items():
-        if load:
-            result.slots[(site.id, lane, w)].load += load
-    result.placed.update(placed)
+            placed.update(dict.fromkeys(ids, (site.id, lane, w)))
+    for pid, lane, w in singles:
+        placed[pid] = (site.id, lane, w)
     return left

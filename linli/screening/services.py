@@ -429,6 +429,8 @@ def campaign_schedule(*, actor: User, campaign: Campaign) -> ScheduleSummary:
                 "id", "site_id", "lane", "starts_at"
             )
         }
+        # The plan's (site, lane, window) → slot id, so that each person's slot is one lookup.
+        slot_of = {key: slot_ids[(key[0], key[1], windows[key[2]][0])] for key in planned.slots}
         rows = []
         for e in counted.entries:
             place = planned.placed.get(e.resident_id)
@@ -437,8 +439,8 @@ def campaign_schedule(*, actor: User, campaign: Campaign) -> ScheduleSummary:
             if e.resident_id in no_route:
                 lane, door = "", True
             elif place is not None:
-                site_id, lane, window = place
-                slot_id = slot_ids[(site_id, lane, windows[window][0])]
+                lane = place[1]
+                slot_id = slot_of[place]
             rows.append(_participant_row(campaign, e, lane=lane, reason=reason, door=door, slot_id=slot_id))
         insert_rows(Participant, PARTICIPANT_COLUMNS, rows)
         campaign.counts = counted.counts
