@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from linli.comms.services import notify
 from linli.core.access import scope_q
 from linli.core.audit import audit_record
+from linli.core.clock import local_at
 from linli.core.models import AuditLog, User
 from linli.core.roles import REVEAL_ROLES, Role
 from linli.epidemic.models import (
@@ -112,12 +113,8 @@ def _local_start(case: ControlCase) -> dt.date:
     return timezone.localtime(case.started_at).date()
 
 
-def _at(day: dt.date, time: dt.time) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, time))
-
-
 def release_moment(case: ControlCase) -> dt.datetime:
-    return _at(case.release_on, RELEASE_TIME)
+    return local_at(case.release_on, RELEASE_TIME)
 
 
 def period_days(case: ControlCase) -> int:
@@ -127,31 +124,17 @@ def period_days(case: ControlCase) -> int:
 
 @dataclass
 class _Owners:
+    routing: Routing
+    building_id: int
     grid_id: int | None
-    worker_id: int | None
-    leader_id: int | None
-    commander_id: int | None
 
     def spec_kwargs(self, owner: str) -> dict[str, Any]:
-        team = _TEAM_OF_OWNER.get(owner)
-        if team is None:  # the grid worker (or the grid leader when the building has none)
-            return {
-                "assignee_id": self.worker_id,
-                "leader_id": self.leader_id or self.commander_id,
-                "commander_id": self.commander_id,
-            }
-        return {
-            "team": team,
-            "assignee_id": None,
-            "position_title": str(Team(team).label),
-            "leader_id": self.leader_id or self.commander_id,
-            "commander_id": self.commander_id,
-        }
+        return self.routing.task_owners(self.building_id, _TEAM_OF_OWNER.get(owner, ""))
 
 
 def _owners(routing: Routing, resident: Resident) -> _Owners:
-    grid_id, worker_id, leader_id = routing.for_building(resident.household.building_id)
-    return _Owners(grid_id or resident.grid_id, worker_id, leader_id, routing.commander_id)
+    building_id = resident.household.building_id
+    return _Owners(routing, building_id, routing.for_building(building_id)[0] or resident.grid_id)
 
 
 def _daily_title(title: str, day: int) -> str:
@@ -190,7 +173,7 @@ def _step_specs(
         }
         if kind == StepKind.DAILY:
             for day in days if days is not None else range(1, total + 1):
-                due = _not_before_opening(case, _at(start + dt.timedelta(days=day - 1), DAY_STEP_TIME))
+                due = _not_before_opening(case, local_at(start + dt.timedelta(days=day - 1), DAY_STEP_TIME))
                 specs.append(TaskSpec(title=_daily_title(title, day) + who, due_at=due, **base))
             continue
         if days is not None:
@@ -201,7 +184,7 @@ def _step_specs(
             due = case.started_at + dt.timedelta(hours=float(step["hours"]))
         elif step.get("day") is not None:
             due = _not_before_opening(
-                case, _at(start + dt.timedelta(days=int(step["day"]) - 1), DAY_STEP_TIME)
+                case, local_at(start + dt.timedelta(days=int(step["day"]) - 1), DAY_STEP_TIME)
             )
         else:
             due = case.started_at + dt.timedelta(hours=1)

@@ -15,6 +15,7 @@ from linli.core.models import User
 from linli.core.roles import Role
 from linli.epidemic.models import ControlType, DispatchBatch, DispatchRecord
 from linli.registry.models import Building, Grid
+from linli.tasks.models import Team
 
 
 def control_types_for(community_id: int, *, include_inactive: bool = False) -> list[ControlType]:
@@ -48,6 +49,15 @@ class Routing:
         if building_id is None:
             return None, None, None
         return self.buildings.get(building_id, (None, None, None))
+
+    def task_owners(self, building_id: int | None, team: str = "") -> dict[str, Any]:
+        """TaskSpec fields for a task about a building: its grid worker (the grid leader when the building has
+        none), or one of the community's teams; above either, the grid leader, then the commander."""
+        _grid, worker_id, leader_id = self.for_building(building_id)
+        above = {"leader_id": leader_id or self.commander_id, "commander_id": self.commander_id}
+        if not team:
+            return {"assignee_id": worker_id, **above}
+        return {"team": team, "assignee_id": None, "position_title": str(Team(team).label), **above}
 
 
 def routing_for(community_id: int) -> Routing:

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.core.clock import local_at, span
+
 
 class Lane(models.TextChoices):
     NORMAL = "normal", _("normal lane")
@@ -82,7 +84,17 @@ class Campaign(models.Model):
         return reverse("screening:campaign", args=[self.pk])
 
     def at(self, time: dt.time) -> dt.datetime:
-        return timezone.make_aware(dt.datetime.combine(self.day, time))
+        return local_at(self.day, time)
+
+    def windows(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The day's time slots, (start, end), from the start of sampling to its end."""
+        start, end = self.at(self.starts_at), self.at(self.ends_at)
+        step = dt.timedelta(minutes=self.slot_minutes)
+        windows = []
+        while start + step <= end:
+            windows.append((start, start + step))
+            start += step
+        return windows
 
     @property
     def is_closed(self) -> bool:
@@ -152,9 +164,7 @@ class Slot(models.Model):
         ]
 
     def __str__(self) -> str:
-        start = timezone.localtime(self.starts_at)
-        end = timezone.localtime(self.ends_at)
-        return f"{start:%H:%M}–{end:%H:%M}"
+        return span(self.starts_at, self.ends_at)
 
 
 class Tube(models.Model):

@@ -60,6 +60,13 @@ def campaign_get(actor: User, pk: int) -> Campaign:
     return campaign
 
 
+def active_volunteer_communities(actor: User) -> QuerySet[Any]:
+    """The community of the actor's volunteer record while it is active (none otherwise), as a subquery."""
+    from linli.volunteers.models import Volunteer
+
+    return Volunteer.objects.filter(user=actor, status=Volunteer.Status.ACTIVE).values("community_id")
+
+
 def checkin_campaigns_for(actor: User) -> QuerySet[Campaign]:
     """Campaigns the actor may check people in for. Volunteers have no scope of their own: theirs are the
     campaigns of the community their active volunteer record belongs to. Observers and department accounts
@@ -67,12 +74,9 @@ def checkin_campaigns_for(actor: User) -> QuerySet[Campaign]:
     if not actor.is_authenticated or not actor.is_active:
         return Campaign.objects.none()
     if actor.role == Role.VOLUNTEER and not actor.is_superuser:
-        from linli.volunteers.models import Volunteer
-
-        communities = Volunteer.objects.filter(user=actor, status=Volunteer.Status.ACTIVE).values(
-            "community_id"
+        return Campaign.objects.select_related("community").filter(
+            community_id__in=active_volunteer_communities(actor)
         )
-        return Campaign.objects.select_related("community").filter(community_id__in=communities)
     if actor.is_read_only or actor.is_outside:
         return Campaign.objects.none()
     return campaigns_for(actor)
@@ -370,10 +374,11 @@ def coverage(campaign: Campaign) -> Coverage:
             b.households_done += 1
         elif row["n_tested"]:
             b.households_partial += 1
-    names = dict(Building.objects.filter(pk__in=list(by_building)).values_list("id", "number"))
-    order = dict(Building.objects.filter(pk__in=list(by_building)).values_list("id", "sort_key"))
-    for b in by_building.values():
-        b.number = names.get(b.building_id, "?")
+    order: dict[int, int] = {}
+    for pk, number, sort_key in Building.objects.filter(pk__in=list(by_building)).values_list(
+        "id", "number", "sort_key"
+    ):
+        by_building[pk].number, order[pk] = number, sort_key
     buildings = sorted(by_building.values(), key=lambda b: (order.get(b.building_id, 0), b.number))
     return Coverage(
         buildings=buildings,

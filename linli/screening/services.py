@@ -22,7 +22,7 @@ from linli.comms.services import Message, notify_many
 from linli.core.access import community_ids_in_scope
 from linli.core.audit import audit_record
 from linli.core.bulk import insert_rows
-from linli.core.clock import hm
+from linli.core.clock import hm, local_at
 from linli.core.models import AuditLog, User
 from linli.core.roles import ADMIN_ROLES, Role
 from linli.epidemic.models import ControlType
@@ -30,9 +30,9 @@ from linli.epidemic.selectors import Routing, routing_for
 from linli.registry.models import Building, Community, Household
 from linli.screening import codes, scheduling
 from linli.screening.models import Campaign, Lane, Participant, Reason, Site, Slot, Tube
-from linli.screening.selectors import Census, Entry, census
+from linli.screening.selectors import Census, Entry, active_volunteer_communities, census
 from linli.tasks.models import Task, Team
-from linli.tasks.services import TaskSpec, task_set_status, tasks_create
+from linli.tasks.services import TaskSpec, task_set_status, tasks_cancel, tasks_create
 
 SOURCE = Task.Source.SCREENING
 # A missed person is looked for at the door within this time of the campaign's close (seed 000:
@@ -81,11 +81,7 @@ def can_check_in(actor: User, campaign: Campaign) -> bool:
     if actor.is_superuser:
         return True
     if actor.role == Role.VOLUNTEER:
-        from linli.volunteers.models import Volunteer
-
-        return Volunteer.objects.filter(
-            user=actor, community_id=campaign.community_id, status=Volunteer.Status.ACTIVE
-        ).exists()
+        return active_volunteer_communities(actor).filter(community_id=campaign.community_id).exists()
     if actor.is_read_only or actor.is_outside:
         return False
     ids = community_ids_in_scope(actor)
@@ -157,7 +153,7 @@ def campaign_open(
         raise ValidationError(_("A tube takes 1, 10 or 20 people."))
     if day < timezone.localdate():
         raise ValidationError(_("The testing day has passed."))
-    if timezone.make_aware(dt.datetime.combine(day, ends_at)) <= timezone.now():
+    if local_at(day, ends_at) <= timezone.now():
         raise ValidationError(_("Sampling would already be over: choose a later end time or another day."))
     if any(b.community_id != community.pk for b in buildings):
         raise ValidationError(_("A chosen building is in another community."))
@@ -254,7 +250,7 @@ def _sync_site_slots(campaign: Campaign, site: Site) -> None:
     people already called to it."""
     existing = {(s.lane, s.starts_at): s for s in Slot.objects.filter(site=site)}
     new_rows = []
-    for batch, (start, end) in enumerate(_windows(campaign), start=1):
+    for batch, (start, end) in enumerate(campaign.windows(), start=1):
         for lane in Lane.values:
             capacity = scheduling.slot_capacity(site.per_hour(lane), campaign.slot_minutes)
             slot = existing.get((lane, start))
@@ -330,17 +326,6 @@ class ScheduleSummary:
     controlled_from: dt.datetime | None
 
 
-def _windows(campaign: Campaign) -> list[tuple[dt.datetime, dt.datetime]]:
-    start = campaign.at(campaign.starts_at)
-    end = campaign.at(campaign.ends_at)
-    step = dt.timedelta(minutes=campaign.slot_minutes)
-    windows = []
-    while start + step <= end:
-        windows.append((start, start + step))
-        start += step
-    return windows
-
-
 def campaign_schedule(*, actor: User, campaign: Campaign) -> ScheduleSummary:
     """Count the area again, call every household to a slot and send the rest to door-to-door sampling.
 
@@ -363,7 +348,7 @@ def campaign_schedule(*, actor: User, campaign: Campaign) -> ScheduleSummary:
             given.refresh_from_db()
             return summary
         sites = list(campaign.sites.all())
-        windows = _windows(campaign)
+        windows = campaign.windows()
         people = [
             scheduling.Person(e.resident_id, e.household_id, e.building_id, e.lane)
             for e in counted.entries
@@ -931,32 +916,16 @@ def _spec(
     due: dt.datetime,
     team: str = "",
 ) -> TaskSpec:
-    grid_id, worker_id, leader_id = routing.for_building(building_id)
-    if team:
-        return TaskSpec(
-            title=title,
-            detail=detail,
-            due_at=due,
-            community_id=campaign.community_id,
-            grid_id=grid_id,
-            team=team,
-            position_title=str(Team(team).label),
-            leader_id=leader_id or routing.commander_id,
-            commander_id=routing.commander_id,
-            source=SOURCE,
-            source_id=campaign.pk,
-        )
+    """A campaign's task about a building, for its grid worker or (with `team`) one of the teams."""
     return TaskSpec(
         title=title,
         detail=detail,
         due_at=due,
         community_id=campaign.community_id,
-        grid_id=grid_id,
-        assignee_id=worker_id or leader_id,
-        leader_id=leader_id or routing.commander_id,
-        commander_id=routing.commander_id,
+        grid_id=routing.for_building(building_id)[0],
         source=SOURCE,
         source_id=campaign.pk,
+        **routing.task_owners(building_id, team),
     )
 
 
@@ -983,8 +952,9 @@ def _door_tasks(campaign: Campaign, actor: User | None) -> int:
                 "door_task_id", flat=True
             )
         )
-        Task.objects.filter(pk__in=stale - still, status__in=Task.OPEN_STATUSES).update(
-            status=Task.Status.CANCELLED, result=_("nobody in this household is sampled at home any more")
+        tasks_cancel(
+            Task.objects.filter(pk__in=stale - still),
+            reason=_("nobody in this household is sampled at home any more"),
         )
     open_tasks = dict(
         Participant.objects.filter(
@@ -1408,9 +1378,10 @@ def campaign_close(*, actor: User, campaign: Campaign) -> int:
         campaign.refresh_from_db()
         # Households still waiting for door-to-door sampling go to their grid worker with everyone else
         # missed; the medical team's open task ends here (check-in closes with the campaign).
-        Task.objects.filter(
-            source=SOURCE, source_id=campaign.pk, team=Team.MEDICAL, status__in=Task.OPEN_STATUSES
-        ).update(status=Task.Status.CANCELLED, result=_("campaign closed: the grid worker follows up"))
+        tasks_cancel(
+            Task.objects.filter(source=SOURCE, source_id=campaign.pk, team=Team.MEDICAL),
+            reason=_("campaign closed: the grid worker follows up"),
+        )
         missed = list(
             Participant.objects.filter(
                 campaign=campaign, checked_in_at__isnull=True, followup_task__isnull=True

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -289,7 +289,12 @@ def tasks_take_over(
 
 def tasks_cancel_for_source(*, source: str, source_id: int, reason: str) -> int:
     """Close a source's open tasks at once (a response that ends takes its unfinished steps with it)."""
-    return Task.objects.filter(source=source, source_id=source_id, status__in=Task.OPEN_STATUSES).update(
+    return tasks_cancel(Task.objects.filter(source=source, source_id=source_id), reason=reason)
+
+
+def tasks_cancel(tasks: QuerySet[Task], *, reason: str) -> int:
+    """Cancel those of `tasks` still open, with the reason as their result; they stop escalating."""
+    return tasks.filter(status__in=Task.OPEN_STATUSES).update(
         status=Status.CANCELLED, result=reason, next_escalation_at=None
     )
 

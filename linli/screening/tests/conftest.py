@@ -75,3 +75,12 @@ def area(world: World) -> Area:
 @pytest.fixture
 def campaign(area: Area) -> Campaign:
     return services.campaign_open(actor=area.world.commander, community=area.world.community, day=area.day)
+
+
+@pytest.fixture
+def notified(area: Area, campaign: Campaign) -> Campaign:
+    """Scheduled, with its notices out: check-in is open on the day."""
+    services.campaign_schedule(actor=area.world.commander, campaign=campaign)
+    services.campaign_notify(actor=area.world.commander, campaign=campaign)
+    campaign.refresh_from_db()
+    return campaign

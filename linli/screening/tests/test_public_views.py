@@ -24,14 +24,6 @@ pytestmark = pytest.mark.django_db
 NAMES = ["李秀英", "王建国", "张老", "张小", "张中", "刘卧", "刘隔", "陈伴", "赵外人"]
 
 
-@pytest.fixture
-def notified(area: Area, campaign: Campaign) -> Campaign:
-    services.campaign_schedule(actor=area.world.commander, campaign=campaign)
-    services.campaign_notify(actor=area.world.commander, campaign=campaign)
-    campaign.refresh_from_db()
-    return campaign
-
-
 def _client(user: User | None = None) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     if user is not None:

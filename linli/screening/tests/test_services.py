@@ -73,14 +73,6 @@ def test_too_little_capacity_is_refused_with_numbers(area: Area) -> None:
     assert not Participant.objects.filter(campaign=campaign).exists()
 
 
-@pytest.fixture
-def notified(area: Area, campaign: Campaign) -> Campaign:
-    services.campaign_schedule(actor=area.world.commander, campaign=campaign)
-    services.campaign_notify(actor=area.world.commander, campaign=campaign)
-    campaign.refresh_from_db()
-    return campaign
-
-
 def test_notices_make_one_door_to_door_task_per_household_for_the_medical_team(
     area: Area, notified: Campaign
 ) -> None:

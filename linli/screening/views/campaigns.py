@@ -3,7 +3,6 @@ results and closing. Every action is a service call; these only validate and ren
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -125,13 +124,11 @@ def campaign(request: HttpRequest, pk: int) -> HttpResponse:
     coverage = sel.coverage(campaign) if scheduled else None
     can_run = services.can_run(actor, campaign.community_id)
     area = list(campaign.buildings.order_by("sort_key", "number").values_list("number", flat=True))
-    times = []
-    if scheduled:
-        start = campaign.at(campaign.starts_at)
-        step = dt.timedelta(minutes=campaign.slot_minutes)
-        while start + step <= campaign.at(campaign.ends_at):
-            times.append(timezone.localtime(start).strftime("%H:%M"))
-            start += step
+    times = (
+        [timezone.localtime(start).strftime("%H:%M") for start, _end in campaign.windows()]
+        if scheduled
+        else []
+    )
     door = (
         Participant.objects.filter(campaign=campaign, door=True)
         .values("reason")

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
 from linli.core.audit import audit_record
+from linli.core.clock import span
 from linli.core.http import actor_of
 from linli.core.identity import mask_name
 from linli.core.models import AuditLog, User
@@ -68,10 +69,6 @@ def checkin_path(campaign_id: int, resident_id: int) -> str:
 
 def household_path(campaign_id: int, household_id: int) -> str:
     return reverse("screening:household", args=[codes.household_token(campaign_id, household_id)])
-
-
-def _span(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
-    return f"{timezone.localtime(starts_at):%H:%M}–{timezone.localtime(ends_at):%H:%M}"
 
 
 def _building_param(request: HttpRequest, campaign: Campaign, *, names: bool = False) -> Building | None:
@@ -127,7 +124,7 @@ class NoticeLine:
 
     @property
     def span(self) -> str:
-        return _span(self.starts_at, self.ends_at)
+        return span(self.starts_at, self.ends_at)
 
 
 @dataclass
@@ -274,7 +271,7 @@ class Member:
     @property
     def span(self) -> str:
         slot = self.participant.slot
-        return _span(slot.starts_at, slot.ends_at) if slot else ""
+        return span(slot.starts_at, slot.ends_at) if slot else ""
 
 
 @dataclass
@@ -295,7 +292,7 @@ class HouseholdCard:
     @property
     def span(self) -> str:
         first = self.first
-        return _span(first.slot.starts_at, first.slot.ends_at) if first and first.slot else ""
+        return span(first.slot.starts_at, first.slot.ends_at) if first and first.slot else ""
 
     @property
     def door(self) -> int:
@@ -501,7 +498,7 @@ class QueueRow:
 
     @property
     def span(self) -> str:
-        return _span(self.row.starts_at, self.row.ends_at)
+        return span(self.row.starts_at, self.row.ends_at)
 
     @property
     def buildings(self) -> str:
