@@ -498,6 +498,8 @@ class Queue:
 
 
 QUEUE_WINDOW = dt.timedelta(minutes=15)
+# Fewer check-ins than this in the window say nothing about the pace (one scan would mean hours of waiting).
+PACE_SAMPLE = 10
 
 
 def site_queue(site: Site, now: dt.datetime | None = None) -> Queue:
@@ -520,7 +522,7 @@ def site_queue(site: Site, now: dt.datetime | None = None) -> Queue:
     recent = Participant.objects.filter(
         campaign=campaign, checkin_site=site, checked_in_at__gt=now - QUEUE_WINDOW, checked_in_at__lte=now
     ).count()
-    if recent:
+    if recent >= PACE_SAMPLE:
         per_minute = recent / (QUEUE_WINDOW.total_seconds() / 60)
     else:
         per_minute = sum(site.per_hour(lane) for lane in (Lane.NORMAL, Lane.PRIORITY)) / 60

@@ -348,3 +348,18 @@ def test_a_campaign_whose_sampling_is_already_over_is_refused(area: Area) -> Non
             starts_at=dt.time(6, 0),
             ends_at=dt.time(7, 30),  # the tests run at 08:00 on the day
         )
+
+
+def test_the_queue_estimate_uses_the_planned_pace_until_enough_people_are_sampled(
+    area: Area, notified: Campaign
+) -> None:
+    from linli.screening.selectors import site_queue
+
+    site = notified.sites.get()
+    planned = (site.normal_per_hour + site.priority_per_hour) / 60
+    assert site_queue(site).per_minute == planned
+    tube = services.tube_open(actor=area.world.commander, campaign=notified, site=site, code="Q-1")
+    p = Participant.objects.get(campaign=notified, resident=area.world.resident1)
+    services.checkin(actor=area.world.commander, campaign=notified, participant=p, tube=tube, site=site)
+    # one scan in the last quarter hour is not a pace: the estimate stays on the plan
+    assert site_queue(site).per_minute == planned
