@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "linli.volunteers",
     "linli.epidemic",
     "linli.screening",
+    "linli.health",
+    "linli.reports",
     "linli.api",
 ]
 

@@ -23,4 +23,6 @@ urlpatterns = [
     path("", include("linli.volunteers.urls")),
     path("", include("linli.epidemic.urls")),
     path("", include("linli.screening.urls")),
+    path("", include("linli.health.urls")),
+    path("", include("linli.reports.urls")),
 ]

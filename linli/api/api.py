@@ -9,8 +9,10 @@ from ninja.security import django_auth
 
 from linli.api.auth import TokenAuth
 from linli.epidemic.api import router as epidemic_router
+from linli.health.api import router as health_router
 from linli.plans.api import router as plans_router
 from linli.registry.api import router as registry_router
+from linli.reports.api import router as reports_router
 from linli.response.api import router as response_router
 from linli.screening.api import router as screening_router
 from linli.supplies.api import router as supplies_router
@@ -44,3 +46,5 @@ api.add_router("/supplies", supplies_router)
 api.add_router("/volunteers", volunteers_router)
 api.add_router("/epidemic", epidemic_router)
 api.add_router("/screening", screening_router)
+api.add_router("/health", health_router)
+api.add_router("/reports", reports_router)

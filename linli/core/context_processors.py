@@ -27,6 +27,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("volunteers", _("Volunteers"), reverse("volunteers:pool")),
         ("epidemic", _("Epidemic"), reverse("epidemic:board")),
         ("screening", _("Mass testing"), reverse("screening:campaigns")),
+        ("health", _("Health monitoring"), reverse("health:board")),
+        ("reports", _("Daily report"), reverse("reports:daily")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]

@@ -24,6 +24,10 @@ OUTSIDE_PATHS = (
     # The public pages of mass testing: a household's own page and a site's queue screen.
     "/t/",
     "/q/",
+    # Health monitoring's public pages: a building's self-report page, a key site's page, a pharmacy's form.
+    "/r/",
+    "/k/",
+    "/p/",
     "/imports/",
     "/logout/",
     "/login/",

@@ -254,3 +254,15 @@ class ImportJob(models.Model):
     @property
     def is_busy(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.COMMITTING)
+
+
+class RateCount(models.Model):
+    """Hits per key in the current fixed window (core.ratelimit): kept in the database so that every app
+    server and worker counts the same hits."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    bucket = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.hits}"

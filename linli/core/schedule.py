@@ -18,4 +18,9 @@ PERIODIC = [
     Periodic("deadline_scan", 60, "linli.tasks.jobs.deadline_scan_job"),
     # Health status follows time too: an overdue test turns yellow, an old positive test expires.
     Periodic("health_refresh", 900, "linli.epidemic.jobs.health_refresh_job"),
+    # Missed disinfections at key sites, and the day's spot-check draw once its hour has come.
+    Periodic("key_site_scan", 300, "linli.health.jobs.key_site_scan_job"),
+    Periodic("spot_check_draw", 900, "linli.health.jobs.spot_check_draw_job"),
+    # The daily report is made once its hour (08:30 by default) has come; a later run finds it made.
+    Periodic("daily_report", 300, "linli.reports.jobs.daily_report_job"),
 ]

@@ -48,6 +48,9 @@ class Task(models.Model):
         VISIT = "visit", _("visit")
         CONTROL = "control", _("control case step")
         SCREENING = "screening", _("mass testing")
+        HEALTH = "health", _("health report follow-up")
+        PHARMACY = "pharmacy", _("pharmacy report")
+        KEY_SITE = "key_site", _("key site")
 
     # community and assignee lead composite indexes below; done_by is never looked up by itself. Each index
     # less is a write less for every task a dispatched list or an activation creates.

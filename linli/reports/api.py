@@ -1,0 +1,7 @@
+"""Daily report API."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["reports"])
