@@ -142,6 +142,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/jsqr", BASE_DIR / "node_modules" / "jsqr" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -163,6 +164,9 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# The daily prevention report (seed 001: due at 09:00) is generated at this local time (HH:MM) each morning.
+DAILY_REPORT_TIME = os.environ.get("DAILY_REPORT_TIME", "08:30")
 
 # Behind a reverse proxy the client address comes from this header (e.g. HTTP_X_FORWARDED_FOR);
 # unset, REMOTE_ADDR is used, which cannot be spoofed.

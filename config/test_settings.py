@@ -11,6 +11,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Self-reports are written as soon as they are received (the immediate task backend runs the pass inline).
+SELF_REPORT_BATCH_SECONDS = 0
 
 import warnings  # noqa: E402
 

@@ -11,6 +11,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", core_views.audit_log, name="audit"),
     path("healthz", core_views.healthz, name="healthz"),
+    # First among the apps: a whole community's residents post their morning reports to /r/…, and every
+    # pattern tried before it costs each of those requests (all apps are mounted at the root).
+    path("", include("linli.health.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
@@ -23,6 +26,5 @@ urlpatterns = [
     path("", include("linli.volunteers.urls")),
     path("", include("linli.epidemic.urls")),
     path("", include("linli.screening.urls")),
-    path("", include("linli.health.urls")),
     path("", include("linli.reports.urls")),
 ]

@@ -30,6 +30,14 @@ def english() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_flood_counts() -> None:
+    """The self-report pages count posts per address in memory; every test starts from zero."""
+    from linli.health.selfreport import _POSTS
+
+    _POSTS.reset()
+
+
 @pytest.fixture
 def client() -> Client:
     return Client(headers={"Accept-Language": "en"})

@@ -159,6 +159,7 @@ class AuditLog(models.Model):
         LOGOUT = "logout", _("signed out")
         TOKEN = "token", _("API token")
         STOCK = "stock", _("stock movement")
+        SELF_REPORT = "self_report", _("health self-report")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

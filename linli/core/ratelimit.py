@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from django.db import connection
@@ -37,3 +38,29 @@ def hits(key: str, *, window_seconds: int, now: float | None = None, add: int = 
 
 def clear(key: str) -> None:
     RateCount.objects.filter(key=key[:200]).delete()
+
+
+class LocalWindow:
+    """Hits per key in this process, a fixed window at a time: for floods, where a hit must cost nothing.
+    With P app processes an address gets at most P × limit a window, as nginx's limit_req counts per server;
+    the counts that must hold across servers (wrong identities) use hit() above."""
+
+    def __init__(self, limit: int, window_seconds: int) -> None:
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._window = -1
+        self._hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now: float | None = None) -> bool:
+        window = int((time.time() if now is None else now) // self.window_seconds)
+        with self._lock:
+            if window != self._window:
+                self._window, self._hits = window, {}
+            count = self._hits.get(key, 0) + 1
+            self._hits[key] = count
+        return count <= self.limit
+
+    def reset(self) -> None:
+        with self._lock:
+            self._window, self._hits = -1, {}

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from linli.core.auth import ThrottledAuthenticationForm
@@ -23,6 +24,7 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     from linli.core.models import ImportJob
+    from linli.health.selfreport import day_counts
     from linli.registry.selectors import (
         buildings_with_counts,
         communities_with_counts,
@@ -48,6 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "my_overdue": tasks_mine(user, overdue=True).count(),
         "orphaned_count": tasks_needing_reassignment(user).count() if can_reassign_any(user) else 0,
         "testing_now": campaigns_under_way(user),
+        "health_today": day_counts(user, timezone.localdate()),
     }
     if user.role in (Role.GRID_WORKER, Role.GRID_LEADER) and not user.is_superuser:
         mine = buildings_with_counts(user).filter(worker=user)

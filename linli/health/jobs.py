@@ -13,6 +13,20 @@ def key_site_scan_job() -> None:
 
 
 @task()
+def self_report_inbox_job() -> None:
+    """Write the reports received. One more look after BATCH_SECONDS catches what came in while this pass
+    ran (a process asks for a pass at most that often)."""
+    import time
+
+    from linli.health.selfreport import BATCH_SECONDS, inbox_process
+
+    while inbox_process():
+        if not BATCH_SECONDS:
+            break
+        time.sleep(BATCH_SECONDS)
+
+
+@task()
 def spot_check_draw_job() -> None:
     from linli.health.spotchecks import spot_checks_due
 

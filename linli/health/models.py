@@ -113,8 +113,43 @@ class SelfReport(models.Model):
     def symptom_labels(self) -> list[str]:
         return [str(Symptom(s).label) for s in self.symptom_list() if s in Symptom.values]
 
+    @property
+    def summary(self) -> str:
+        """ "37.8 °C · cough · antigen: negative · away: Beijing" for task details and lists."""
+        from django.utils.translation import gettext
+
+        parts = [f"{self.temperature} °C", *self.symptom_labels()]
+        if self.antigen != Antigen.NONE:
+            parts.append(gettext("antigen: %(result)s") % {"result": self.get_antigen_display()})
+        if not self.at_home:
+            parts.append(gettext("away: %(where)s") % {"where": self.away_note or "—"})
+        return " · ".join(parts)
+
     def is_abnormal(self) -> bool:
         return self.has_fever or bool(self.symptom_list()) or self.antigen == Antigen.POSITIVE
+
+
+class SelfReportInbox(models.Model):
+    """A household's report as received: one INSERT while the resident waits; a worker then writes the
+    reports in batches (selfreport.inbox_process), checking who belongs to the household. The morning rush
+    of a whole community stays fast on a small machine, and several app servers can take reports at once."""
+
+    household_id = models.BigIntegerField()
+    building_id = models.BigIntegerField()
+    # [{"resident": id, "temperature": "36.5", "symptoms": [...], "at_home": true, "away": "", "antigen": "none",
+    #   "photo": "self-reports/…"}]
+    entries = models.JSONField()
+    received_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("self-report received")
+        verbose_name_plural = _("self-reports received")
+        indexes = [models.Index(fields=["household_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.received_at}"
 
 
 class SpotCheck(models.Model):

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.http import next_url
@@ -74,11 +75,28 @@ def _source_url(task: Task) -> str:
         return reverse("response:detail", args=[task.source_id])
     if task.source == Task.Source.SCREENING and task.source_id:
         return reverse("screening:campaign", args=[task.source_id])
+    if task.source == Task.Source.VISIT and task.source_id:
+        return reverse("health:visit_detail", args=[task.source_id])
+    if task.source == Task.Source.HEALTH and task.source_id:
+        return reverse("health:resident_reports", args=[task.source_id])
+    if task.source == Task.Source.KEY_SITE and task.source_id:
+        return reverse("health:keysite", args=[task.source_id])
+    if task.source == Task.Source.PHARMACY and task.source_id:
+        return reverse("health:pharmacy_report", args=[task.source_id])
     return ""
 
 
+_SOURCE_LABELS = {
+    Task.Source.SCREENING: gettext_lazy("Testing campaign"),
+    Task.Source.VISIT: gettext_lazy("Visit"),
+    Task.Source.HEALTH: gettext_lazy("Health reports"),
+    Task.Source.KEY_SITE: gettext_lazy("Key site"),
+    Task.Source.PHARMACY: gettext_lazy("Pharmacy report"),
+}
+
+
 def _source_label(task: Task) -> str:
-    return _("Testing campaign") if task.source == Task.Source.SCREENING else _("Response")
+    return str(_SOURCE_LABELS.get(Task.Source(task.source), _("Response")))
 
 
 @require_POST

@@ -484,7 +484,9 @@ def household(request: HttpRequest, token: str) -> HttpResponse:
     # A resident opens it again on the day: never an old time from a cache.
     patch_cache_control(response, no_cache=True, private=True)
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    # The link's token stays on this site. Not "no-referrer": browsers then post forms (the language switch)
+    # with "Origin: null", which the CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

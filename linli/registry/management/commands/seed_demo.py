@@ -52,6 +52,16 @@ class Command(BaseCommand):
                     self.stdout.write(
                         "  mass testing: today's campaign, scheduled, notices sent, check-in open"
                     )
+                from linli.health.demo import seed_demo_health
+
+                if seed_demo_health():
+                    self.stdout.write(
+                        "  health: two weeks of self-reports, today's so far, spot checks, key sites, visits"
+                    )
+                from linli.reports.demo import seed_demo_reports
+
+                if seed_demo_reports():
+                    self.stdout.write("  daily reports: the last 14 mornings, sent to the street office")
                 if not made:
                     self.stdout.write("The demo communities already exist; nothing added.")
         self.stdout.write("")

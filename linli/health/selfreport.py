@@ -1,0 +1,747 @@
+"""Residents' daily health self-reports (seed 001: 健康申报), without an app.
+
+Each building has a QR poster. Its link opens a phone page where a resident proves who they are once
+(room, name and the last four characters of their ID number, checked against the ledger) and then
+reports for everyone in the household: temperature, symptoms, at home or away, an antigen result with
+an optional photo. The page never says whether a person exists; wrong answers are counted and stopped.
+After that a signed cookie remembers the household on that phone, so tomorrow's report is one screen.
+
+The day's current report per person is what counts; a second report the same day replaces it and the
+first stays as history. An abnormal report becomes a follow-up task for the building's grid worker:
+fever or a positive antigen test is a home check within 2 hours (seed 001), other symptoms a call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.comms.services import Message, notify_many
+from linli.core import ratelimit
+from linli.core.access import scope_q
+from linli.core.audit import audit_record
+from linli.core.models import AuditLog, User
+from linli.core.spreadsheet import fold_text
+from linli.health.models import (
+    PHOTO_MAX_BYTES,
+    TEMPERATURE_MAX,
+    TEMPERATURE_MIN,
+    Antigen,
+    SelfReport,
+    SelfReportInbox,
+    Symptom,
+)
+from linli.registry.models import Building, Community, Household, Residency, Resident
+from linli.tasks.models import Task
+from linli.tasks.services import TaskSpec, tasks_create
+
+LIVING_HERE = (Residency.BOTH, Residency.LIVING)
+
+# Wrong identities: this many per address (and per building) in VERIFY_WINDOW, then a pause.
+VERIFY_LIMIT = 5
+VERIFY_WINDOW = 15 * 60
+# Any posts from one address: more than this a minute is a flood (a household posts a few times a day).
+POST_LIMIT_PER_MINUTE = int(getattr(settings, "SELF_REPORT_POSTS_PER_MINUTE", 60))
+_POSTS = ratelimit.LocalWindow(POST_LIMIT_PER_MINUTE, 60)
+# Reports received are written by a worker in batches; a process asks for a pass at most this often.
+BATCH_SECONDS = float(getattr(settings, "SELF_REPORT_BATCH_SECONDS", 1.0))
+
+COOKIE = "linli_report"
+COOKIE_DAYS = 60
+_COOKIE_SALT = "linli.health.household"
+
+HOME_CHECK_HOURS = 2  # seed 001: fever → checked at the door within 2 h
+CALL_HOURS = 4
+
+
+class Refused(Exception):
+    """Too many attempts from this address: the view answers 429."""
+
+
+# --- the building's link ----------------------------------------------------------------------------
+
+
+def _mac(building_id: int) -> str:
+    key = hashlib.sha256(f"linli.health.building:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, str(building_id).encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def building_token(building_id: int) -> str:
+    return f"{building_id}-{_mac(building_id)}"
+
+
+def building_id_from_token(token: str) -> int | None:
+    """The building a link is for, if its signature is right (no database needed)."""
+    match = re.fullmatch(r"(\d+)-([0-9a-f]{10})", token)
+    if match is None or not hmac.compare_digest(match[2], _mac(int(match[1]))):
+        return None
+    return int(match[1])
+
+
+def building_from_token(token: str) -> Building | None:
+    building_id = building_id_from_token(token)
+    if building_id is None:
+        return None
+    return Building.objects.select_related("community").filter(pk=building_id).order_by().first()
+
+
+# --- who is reporting ---------------------------------------------------------------------------------
+
+
+def _room_key(text: str) -> str:
+    """A room as people type it, for comparing: "2单元301", "2-301", "301室", "３０１" → its digits and
+    letters with the unit separated by "-" when given."""
+    text = unicodedata.normalize("NFKC", text).strip().upper()
+    text = re.sub(r"[室号房\s]", "", text)
+    text = re.sub(r"(单元|门|栋|幢)", "-", text)
+    return text.strip("-")
+
+
+def _room_matches(typed: str, entrance: str, room: str) -> bool:
+    key = _room_key(typed)
+    room_key = _room_key(room)
+    if not key or not room_key:
+        return False
+    if key == room_key:
+        return True
+    unit, _sep, rest = key.rpartition("-")
+    return bool(unit) and rest == room_key and _room_key(entrance) == unit
+
+
+def household_verify(*, building: Building, room: str, name: str, id_tail: str, ip: str | None) -> int | None:
+    """The household of the person who typed these, or None. Raises Refused after too many misses from
+    one address or at one building (guessing), before even looking."""
+    keys = [f"verify:ip:{ip}", f"verify:building:{building.pk}"]
+    if any(ratelimit.hits(key, window_seconds=VERIFY_WINDOW) >= limit for key, limit in _verify_limits(keys)):
+        raise Refused
+    tail = unicodedata.normalize("NFKC", id_tail).strip().upper()
+    wanted = fold_text(name)
+    found = None
+    if len(tail) == 4 and wanted:
+        candidates = Resident.objects.filter(
+            household__building=building, id_rev__startswith=tail[::-1]
+        ).values_list("name", "household_id", "household__entrance__number", "household__room")
+        for cand_name, household_id, entrance, cand_room in candidates:
+            if fold_text(cand_name) == wanted and _room_matches(room, entrance, cand_room):
+                found = household_id
+                break
+    if found is None:
+        for key, _limit in _verify_limits(keys):
+            ratelimit.hits(key, window_seconds=VERIFY_WINDOW, add=1)
+    return found
+
+
+def _verify_limits(keys: list[str]) -> list[tuple[str, int]]:
+    # A whole building's wrong answers are allowed more than one phone's: neighbours mistype too.
+    return [(keys[0], VERIFY_LIMIT), (keys[1], VERIFY_LIMIT * 6)]
+
+
+def post_allowed(ip: str | None) -> bool:
+    """One address's posts to the self-report pages, counted a minute at a time in this process: a flood
+    is stopped without a database write per request (see ratelimit.LocalWindow)."""
+    return _POSTS.hit(str(ip))
+
+
+def household_cookie(household_id: int, building_id: int) -> str:
+    return signing.dumps([household_id, building_id], salt=_COOKIE_SALT, compress=False)
+
+
+def household_from_cookie(value: str | None, building_id: int) -> int | None:
+    if not value:
+        return None
+    try:
+        household_id, cookie_building = signing.loads(value, salt=_COOKIE_SALT, max_age=COOKIE_DAYS * 86400)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return int(household_id) if cookie_building == building_id else None
+
+
+def household_members(household_id: int) -> list[Resident]:
+    """Who a household reports for: the people living there, householder first."""
+    members = (
+        Resident.objects.filter(household_id=household_id, residency__in=LIVING_HERE)
+        .select_related("household__entrance", "household__building", "household__community")
+        .order_by()
+    )
+    return sorted(members, key=lambda r: (r.relation != "self", r.birth_date, r.pk))
+
+
+# --- reporting ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    resident_id: int
+    temperature: Decimal
+    symptoms: list[str] = field(default_factory=list)
+    at_home: bool = True
+    away_note: str = ""
+    antigen: str = Antigen.NONE
+    photo: UploadedFile | None = None
+
+
+def parse_temperature(raw: str) -> Decimal:
+    """ "36.5", "３６．５", "36,5" or "36.5℃" → Decimal; outside 34–43 °C is refused."""
+    text = unicodedata.normalize("NFKC", raw).strip().replace(",", ".").replace("℃", "").replace("°C", "")
+    text = text.rstrip("°Cc ").strip()
+    try:
+        value = Decimal(text).quantize(Decimal("0.1"))
+    except ArithmeticError:
+        raise ValidationError(_("Enter the temperature as a number, like 36.5.")) from None
+    if not value.is_finite() or not TEMPERATURE_MIN <= value <= TEMPERATURE_MAX:
+        raise ValidationError(
+            _("A body temperature is between %(low)s and %(high)s °C; please measure again.")
+            % {"low": TEMPERATURE_MIN, "high": TEMPERATURE_MAX}
+        )
+    return value
+
+
+_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "MPO": "jpg"}
+
+
+def check_photo(upload: UploadedFile) -> str:
+    """The photo's file extension if it is an image of at most 10 MB; otherwise ValidationError."""
+    from PIL import Image, UnidentifiedImageError
+
+    if upload.size is not None and upload.size > PHOTO_MAX_BYTES:
+        raise ValidationError(_("The photo is larger than 10 MB; take it again or send a smaller one."))
+    try:
+        upload.seek(0)
+        with Image.open(io.BytesIO(upload.read())) as image:
+            kind = image.format or ""
+            image.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise ValidationError(_("That file is not a photo. Choose a picture of the test.")) from None
+    finally:
+        upload.seek(0)
+    if kind not in _IMAGE_FORMATS:
+        raise ValidationError(_("That file is not a photo. Choose a picture of the test."))
+    return _IMAGE_FORMATS[kind]
+
+
+@dataclass
+class Submitted:
+    reports: list[SelfReport]
+    tasks: list[Task]
+
+    @property
+    def abnormal(self) -> list[SelfReport]:
+        return [r for r in self.reports if r.abnormal]
+
+
+def _report(
+    person: Resident, entry: Entry, *, now: dt.datetime, ip: str | None, actor: User | None
+) -> SelfReport:
+    report = SelfReport(
+        community_id=person.community_id,
+        grid_id=person.grid_id,
+        building_id=person.household.building_id,
+        resident_id=person.pk,
+        day=timezone.localdate(now),
+        submitted_at=now,
+        temperature=entry.temperature,
+        symptoms=",".join(s for s in entry.symptoms if s in Symptom.values),
+        at_home=entry.at_home,
+        away_note="" if entry.at_home else entry.away_note[:100],
+        antigen=entry.antigen if entry.antigen in Antigen.values else Antigen.NONE,
+        recorded_by=actor if actor is not None and actor.pk else None,
+        ip=ip,
+    )
+    report.abnormal = report.is_abnormal()
+    return report
+
+
+def _save_photo(entry: Entry, resident_id: int, now: dt.datetime) -> str:
+    """Store the entry's photo (checked again: the caller may not have) and return its name."""
+    if entry.photo is None:
+        return ""
+    ext = check_photo(entry.photo)
+    from django.core.files.storage import default_storage
+
+    return default_storage.save(f"self-reports/{now:%Y/%m/%d}/{resident_id}-{now:%H%M%S}.{ext}", entry.photo)
+
+
+def self_reports_submit(
+    *,
+    household_id: int,
+    entries: Sequence[Entry],
+    members: Sequence[Resident] | None = None,
+    ip: str | None = None,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> Submitted:
+    """Record the household's reports at once (a staff member after a call, the demo). Only people living in
+    the household may be reported for; see _write for the rest."""
+    if not entries:
+        raise ValidationError(_("Enter at least one person's temperature."))
+    now = now or timezone.now()
+    members_by_id = {r.pk: r for r in (members if members is not None else household_members(household_id))}
+    if any(e.resident_id not in members_by_id for e in entries):
+        raise ValidationError(_("That person is not in this household."))
+    reports = []
+    for entry in entries:
+        report = _report(members_by_id[entry.resident_id], entry, now=now, ip=ip, actor=actor)
+        report.photo.name = _save_photo(entry, entry.resident_id, now)
+        reports.append(report)
+    household = members_by_id[entries[0].resident_id].household
+    with transaction.atomic():
+        tasks = _write(reports, members_by_id, now)
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.SELF_REPORT,
+            target=household,
+            detail=_audit_detail(reports),
+            community_id=household.community_id,
+        )
+    return Submitted(reports=reports, tasks=tasks)
+
+
+def _audit_detail(reports: list[SelfReport]) -> str:
+    return _("%(n)s reported, %(abnormal)s abnormal") % {
+        "n": len(reports),
+        "abnormal": sum(r.abnormal for r in reports),
+    }
+
+
+def _write(reports: list[SelfReport], people: dict[int, Resident], now: dt.datetime) -> list[Task]:
+    """Insert reports (in the order they were made). For each person and day the latest report counts: it
+    replaces the one counting so far, which stays as history, unless that one was made later (two phones,
+    two workers). Abnormal reports get a follow-up task. Call inside a transaction."""
+    latest: dict[tuple[int, dt.date], SelfReport] = {}
+    for report in reports:
+        latest[(report.resident_id, report.day)] = report
+    days: dict[dt.date, list[int]] = {}
+    for resident_id, day in latest:
+        days.setdefault(day, []).append(resident_id)
+    for day, ids in days.items():
+        counting = SelfReport.objects.select_for_update().filter(resident_id__in=ids, day=day, current=True)
+        newer, older = set(), []
+        for pk, resident_id, submitted_at in counting.values_list("pk", "resident_id", "submitted_at"):
+            if submitted_at > latest[(resident_id, day)].submitted_at:
+                newer.add(resident_id)
+            else:
+                older.append(pk)
+        if older:
+            SelfReport.objects.filter(pk__in=older).update(current=False)
+        for resident_id in newer:
+            del latest[(resident_id, day)]
+    counting_now = {id(r) for r in latest.values()}
+    for report in reports:
+        report.current = id(report) in counting_now
+    SelfReport.objects.bulk_create(reports, batch_size=500)
+    # Every abnormal report is followed up, also one replaced a minute later: a fever "corrected" to 36.5 is
+    # worth a knock on the door (once a person and day).
+    return _follow_up(reports, people, now)
+
+
+# --- the morning rush: accept at once, write in batches -----------------------------------------------------
+
+
+def entry_json(entry: Entry, photo: str) -> dict[str, object]:
+    return {
+        "resident": entry.resident_id,
+        "temperature": str(entry.temperature),
+        "symptoms": entry.symptoms,
+        "at_home": entry.at_home,
+        "away": entry.away_note,
+        "antigen": entry.antigen,
+        "photo": photo,
+    }
+
+
+def self_report_accept(
+    *,
+    household_id: int,
+    building_id: int,
+    entries: Sequence[Entry],
+    ip: str | None = None,
+    user_agent: str = "",
+    now: dt.datetime | None = None,
+) -> SelfReportInbox:
+    """Take a household's report from the resident's phone: one INSERT, so the page answers at once even
+    when the whole community reports at 8 o'clock. inbox_process writes it within seconds; who is in the
+    household is checked there (the form's fields came from the household's own page)."""
+    if not entries:
+        raise ValidationError(_("Enter at least one person's temperature."))
+    now = now or timezone.now()
+    received = SelfReportInbox.objects.create(
+        household_id=household_id,
+        building_id=building_id,
+        entries=[entry_json(e, _save_photo(e, e.resident_id, now)) for e in entries],
+        received_at=now,
+        ip=ip,
+        user_agent=user_agent[:300],
+    )
+    _kick()
+    return received
+
+
+_last_kick = -1e9
+
+
+def _kick() -> None:
+    """Ask a worker to write what came in: at most once a BATCH_SECONDS per process, since one pass takes
+    everything waiting (and the job looks once more after BATCH_SECONDS for what came in meanwhile)."""
+    global _last_kick
+    now = time.monotonic()
+    if now - _last_kick < BATCH_SECONDS:
+        return
+    _last_kick = now
+    from linli.health.jobs import self_report_inbox_job
+
+    # Not on_commit: the row is committed already (autocommit), and a caller's transaction would only delay
+    # the pass; a pass that finds nothing costs one query.
+    self_report_inbox_job.enqueue()
+
+
+def inbox_pending(household_id: int) -> set[int]:
+    """Who in the household has a report received and not yet written."""
+    return {
+        int(e["resident"])
+        for entries in SelfReportInbox.objects.filter(household_id=household_id).values_list(
+            "entries", flat=True
+        )
+        for e in entries
+    }
+
+
+def inbox_process(*, batch: int = 500) -> int:
+    """Write the reports received, oldest first, a batch per transaction. Rows are claimed with SKIP LOCKED
+    on PostgreSQL, so several workers share the queue; each row is written and deleted in one transaction,
+    so a worker killed half-way loses nothing and writes nothing twice."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            rows = list(SelfReportInbox.objects.select_for_update(skip_locked=True).order_by("pk")[:batch])
+            if not rows:
+                return done
+            _inbox_write(rows)
+            SelfReportInbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        done += len(rows)
+
+
+def _inbox_write(rows: list[SelfReportInbox]) -> None:
+    wanted = {int(e["resident"]) for row in rows for e in row.entries}
+    people = {
+        p.pk: p
+        for p in Resident.objects.filter(pk__in=wanted, residency__in=LIVING_HERE)
+        .select_related("household__entrance", "household__building")
+        .order_by()
+    }
+    reports, audits = [], []
+    for row in rows:
+        accepted = []
+        for raw in row.entries:
+            person = people.get(int(raw["resident"]))
+            if person is None or person.household_id != row.household_id:
+                continue  # not (or no longer) living in this household
+            try:
+                entry = Entry(
+                    resident_id=person.pk,
+                    temperature=parse_temperature(str(raw["temperature"])),
+                    symptoms=[str(s) for s in raw.get("symptoms", [])],
+                    at_home=bool(raw.get("at_home", True)),
+                    away_note=str(raw.get("away", "")),
+                    antigen=str(raw.get("antigen", Antigen.NONE)),
+                )
+            except (ValidationError, KeyError):
+                continue
+            report = _report(person, entry, now=row.received_at, ip=row.ip, actor=None)
+            report.photo.name = str(raw.get("photo", ""))
+            accepted.append(report)
+        if not accepted:
+            continue
+        reports += accepted
+        household = people[accepted[0].resident_id].household
+        audits.append(
+            AuditLog(
+                actor_label="resident",
+                ip=row.ip,
+                user_agent=row.user_agent,
+                via="web",
+                action=AuditLog.Action.SELF_REPORT,
+                target_type=Household._meta.label_lower,
+                target_id=str(household.pk),
+                target_label=str(household)[:200],
+                community_id=household.community_id,
+                detail=_audit_detail(accepted),
+            )
+        )
+    if reports:
+        _write(reports, people, timezone.now())
+    if audits:
+        streets = dict(
+            Community.objects.filter(pk__in={a.community_id for a in audits}).values_list("pk", "street_id")
+        )
+        for audit in audits:
+            audit.street_id = streets.get(audit.community_id or 0)
+        AuditLog.objects.bulk_create(audits)
+
+
+def _follow_up(reports: list[SelfReport], members: dict[int, Resident], now: dt.datetime) -> list[Task]:
+    """A task per person whose report is abnormal, once a day; the person's worker is told."""
+    abnormal = [r for r in reports if r.abnormal]
+    if not abnormal:
+        return []
+    by_community: dict[int, list[SelfReport]] = {}
+    for report in abnormal:
+        by_community.setdefault(report.community_id, []).append(report)
+    tasks = []
+    for community_reports in by_community.values():
+        tasks += _follow_up_community(community_reports, members, now)
+    return tasks
+
+
+def _follow_up_community(
+    abnormal: list[SelfReport], members: dict[int, Resident], now: dt.datetime
+) -> list[Task]:
+    from linli.epidemic.selectors import routing_for
+
+    already = set(
+        Task.objects.filter(
+            source=Task.Source.HEALTH,
+            stage__in={f"report-{r.day:%Y%m%d}" for r in abnormal},
+            source_id__in=[r.resident_id for r in abnormal],
+        ).values_list("source_id", "stage")
+    )
+    routing = routing_for(abnormal[0].community_id)
+    specs = []
+    for report in abnormal:
+        stage = f"report-{report.day:%Y%m%d}"
+        if (report.resident_id, stage) in already:
+            continue
+        already.add((report.resident_id, stage))
+        person = members[report.resident_id]
+        urgent = report.has_fever or report.antigen == Antigen.POSITIVE
+        specs.append(
+            TaskSpec(
+                title=(
+                    _("Home check within 2 h: %(name)s, %(where)s")
+                    if urgent
+                    else _("Call %(name)s, %(where)s")
+                )
+                % {"name": person.name, "where": person.household},
+                detail=report_summary(report),
+                due_at=now + dt.timedelta(hours=HOME_CHECK_HOURS if urgent else CALL_HOURS),
+                community_id=report.community_id,
+                grid_id=report.grid_id,
+                priority=Task.Priority.URGENT if urgent else Task.Priority.HIGH,
+                source=Task.Source.HEALTH,
+                source_id=report.resident_id,
+                stage=stage,
+                escalation_minutes=30,
+                **routing.task_owners(report.building_id),
+            )
+        )
+    tasks = tasks_create(specs)
+    messages = [
+        Message(
+            user_id=t.assignee_id or t.leader_id or 0,
+            title=t.title,
+            body=t.detail,
+            url=t.get_absolute_url(),
+            urgent=t.priority == Task.Priority.URGENT,
+        )
+        for t in tasks
+        if t.assignee_id or t.leader_id
+    ]
+    positives = [r for r in abnormal if r.antigen == Antigen.POSITIVE]
+    if positives and routing.commander_id:
+        for report in positives:
+            messages.append(
+                Message(
+                    user_id=routing.commander_id,
+                    title=_("Positive antigen test reported: %(where)s")
+                    % {"where": members[report.resident_id].household},
+                    body=report_summary(report),
+                    url="",
+                    urgent=True,
+                )
+            )
+    notify_many(messages)
+    return tasks
+
+
+def report_summary(report: SelfReport) -> str:
+    return report.summary
+
+
+# --- what staff see ---------------------------------------------------------------------------------------
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def reports_in_scope(actor: User) -> QuerySet[SelfReport]:
+    return SelfReport.objects.filter(scope_q(actor))
+
+
+def residents_expected(actor: User) -> QuerySet[Resident]:
+    return Resident.objects.filter(scope_q(actor), residency__in=LIVING_HERE)
+
+
+@dataclass
+class BuildingRow:
+    building: Building
+    expected: int = 0
+    reported: int = 0
+    abnormal: int = 0
+
+    @property
+    def missing(self) -> int:
+        return max(self.expected - self.reported, 0)
+
+    @property
+    def rate(self) -> int:
+        return round(100 * self.reported / self.expected) if self.expected else 0
+
+
+@dataclass
+class DaySummary:
+    day: dt.date
+    expected: int
+    reported: int
+    abnormal: int
+    fever: int
+    positive: int
+    buildings: list[BuildingRow]
+
+    @property
+    def rate(self) -> int:
+        return round(100 * self.reported / self.expected) if self.expected else 0
+
+    @property
+    def missing(self) -> int:
+        return max(self.expected - self.reported, 0)
+
+
+def day_summary(actor: User, day: dt.date) -> DaySummary:
+    """The day's reporting by building, in the actor's scope: three grouped queries."""
+    from linli.health.models import FEVER_AT
+
+    expected = dict(
+        residents_expected(actor).values_list("household__building_id").annotate(n=Count("id")).order_by()
+    )
+    current = reports_in_scope(actor).filter(day=day, current=True)
+    by_building = {
+        b: (n, a)
+        for b, n, a in current.values_list("building_id")
+        .annotate(n=Count("id"), a=Count("id", filter=Q(abnormal=True)))
+        .order_by()
+        .values_list("building_id", "n", "a")
+    }
+    totals = current.aggregate(
+        fever=Count("id", filter=Q(temperature__gte=FEVER_AT)),
+        positive=Count("id", filter=Q(antigen=Antigen.POSITIVE)),
+    )
+    buildings = Building.objects.filter(pk__in=set(expected) | set(by_building)).order_by(
+        "sort_key", "number"
+    )
+    rows = [
+        BuildingRow(
+            building=b,
+            expected=expected.get(b.pk, 0),
+            reported=by_building.get(b.pk, (0, 0))[0],
+            abnormal=by_building.get(b.pk, (0, 0))[1],
+        )
+        for b in buildings
+    ]
+    return DaySummary(
+        day=day,
+        expected=sum(r.expected for r in rows),
+        reported=sum(r.reported for r in rows),
+        abnormal=sum(r.abnormal for r in rows),
+        fever=totals["fever"],
+        positive=totals["positive"],
+        buildings=rows,
+    )
+
+
+@dataclass
+class DayCounts:
+    expected: int
+    reported: int
+    abnormal: int
+
+    @property
+    def rate(self) -> int:
+        return round(100 * self.reported / self.expected) if self.expected else 0
+
+
+def day_counts(actor: User, day: dt.date) -> DayCounts | None:
+    """The home page's line: None on a day nobody in scope reported (no daily reporting going on)."""
+    counts = (
+        reports_in_scope(actor)
+        .filter(day=day, current=True)
+        .aggregate(n=Count("id"), a=Count("id", filter=Q(abnormal=True)))
+    )
+    if not counts["n"]:
+        return None
+    return DayCounts(expected=residents_expected(actor).count(), reported=counts["n"], abnormal=counts["a"])
+
+
+def not_reported(actor: User, building: Building, day: dt.date) -> QuerySet[Resident]:
+    """People in the building (in the actor's scope) with no report for the day: the ones to call."""
+    done = SelfReport.objects.filter(building_id=building.pk, day=day, current=True).values("resident_id")
+    return (
+        residents_expected(actor)
+        .filter(household__building=building)
+        .exclude(pk__in=done)
+        .select_related("household__entrance", "household__building")
+    )
+
+
+def abnormal_reports(actor: User, day: dt.date) -> QuerySet[SelfReport]:
+    return (
+        reports_in_scope(actor)
+        .filter(day=day, current=True, abnormal=True)
+        .select_related("resident__household__building", "resident__household__entrance")
+        .order_by("-submitted_at")
+    )
+
+
+def report_get(actor: User, pk: int) -> SelfReport:
+    from django.http import Http404
+
+    report = reports_in_scope(actor).select_related("resident__household").filter(pk=pk).first()
+    if report is None:
+        raise Http404
+    return report
+
+
+def resident_history(resident_id: int, days: int = 14) -> QuerySet[SelfReport]:
+    since = today() - dt.timedelta(days=days)
+    return SelfReport.objects.filter(resident_id=resident_id, day__gte=since).order_by(
+        "-day", "-submitted_at"
+    )
+
+
+def household_today(household_id: int, day: dt.date) -> dict[int, SelfReport]:
+    return {
+        r.resident_id: r
+        for r in SelfReport.objects.filter(resident__household_id=household_id, day=day, current=True).only(
+            "resident_id", "submitted_at", "temperature", "abnormal", "symptoms", "antigen", "at_home"
+        )
+    }
+
+
+def households_in(building: Building) -> QuerySet[Household]:
+    return Household.objects.filter(building=building)

@@ -1,0 +1,71 @@
+"""The day's spot-check list: drawn once the draw time has come, kept, and worked through by phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from linli.conftest import World
+from linli.factories import HouseholdFactory, ResidentFactory
+from linli.health import selfreport as sr
+from linli.health.models import SpotCheck
+from linli.health.spotchecks import spot_checks_due
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def _reporters(world: World, building, n: int) -> None:
+    for i in range(n):
+        person = ResidentFactory(household=HouseholdFactory(building=building, room=str(300 + i)))
+        sr.self_reports_submit(
+            household_id=person.household_id,
+            entries=[sr.Entry(resident_id=person.pk, temperature=Decimal("36.5"))],
+        )
+
+
+def test_the_draw_waits_for_its_hour_then_takes_a_tenth_per_grid_once(world: World) -> None:
+    with time_machine.travel(dt.datetime(2030, 3, 5, 9, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building1, 21)
+        _reporters(world, world.building2, 9)
+        assert spot_checks_due() == 0
+    with time_machine.travel(dt.datetime(2030, 3, 5, 14, 0, tzinfo=BEIJING), tick=False):
+        assert spot_checks_due() == 4  # ceil(2.1) + ceil(0.9)
+        assert spot_checks_due() == 0
+    by_grid = {g: SpotCheck.objects.filter(grid=g).count() for g in (world.grid1, world.grid2)}
+    assert by_grid == {world.grid1: 3, world.grid2: 1}
+
+
+def test_spot_checks_are_worked_from_the_page_in_scope(world: World, client: Client) -> None:
+    with time_machine.travel(dt.datetime(2030, 3, 5, 15, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building1, 10)
+        spot_checks_due()
+        check = SpotCheck.objects.get()
+        client.force_login(world.alice)
+        page = client.get(reverse("health:spot_checks")).content.decode()
+        assert check.resident.name in page
+        url = reverse("health:spot_check_record", args=[check.pk])
+        client.post(url, {"result": "mismatch"})
+        check.refresh_from_db()
+        assert check.result == "pending"  # a mismatch needs a note
+        client.post(url, {"result": "mismatch", "note": "说是37.5"}, follow=True)
+        check.refresh_from_db()
+        assert (check.result, check.checked_by) == ("mismatch", world.alice)
+        client.force_login(world.bob)
+        assert check.resident.name not in client.get(reverse("health:spot_checks")).content.decode()
+        assert client.post(url, {"result": "confirmed"}).status_code == 404
+        client.force_login(world.charlie)
+        assert client.post(url, {"result": "confirmed"}).status_code == 404
+
+
+def test_the_commander_can_draw_before_the_hour(world: World, client: Client) -> None:
+    with time_machine.travel(dt.datetime(2030, 3, 5, 10, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building1, 10)
+        client.force_login(world.commander)
+        client.post(reverse("health:spot_checks_draw"))
+        assert SpotCheck.objects.count() == 1
+        client.force_login(world.alice)
+        assert client.post(reverse("health:spot_checks_draw")).status_code == 403
