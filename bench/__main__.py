@@ -36,6 +36,8 @@ BENCHMARKS = [
     "worker_board",
     "screening_schedule",
     "checkin",
+    "self_report_load",
+    "daily_report",
 ]
 
 
