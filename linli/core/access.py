@@ -47,3 +47,21 @@ def scope_q(actor: User, *, community: str = "community", grid: str | None = "gr
     if len(ids) == 1:
         return Q(**{f"{community}_id": ids[0]})
     return Q(**{f"{community}_id__in": ids})
+
+
+def administers(actor: User, community_id: int | None = None) -> bool:
+    """Whether the actor administers the community (its commander, the street office above it, a
+    superuser): who runs campaigns, registers key sites, sets visit plans. Without a community: whether the
+    actor administers any."""
+    from linli.core.roles import ADMIN_ROLES
+
+    if not actor.is_authenticated or not actor.is_active:
+        return False
+    if actor.is_superuser:
+        return True
+    if actor.role not in ADMIN_ROLES:
+        return False
+    if community_id is None:
+        return True
+    ids = community_ids_in_scope(actor)
+    return ids is None or community_id in ids

@@ -28,12 +28,12 @@ from django.utils.translation import gettext_lazy
 
 from linli.comms.models import Notification
 from linli.comms.services import Message, notify_many
-from linli.core.access import community_ids_in_scope, scope_q
+from linli.core.access import administers, scope_q
 from linli.core.audit import audit_record, diff
 from linli.core.clock import local_at
 from linli.core.identity import InvalidIdentity, normalize_optional_phone
 from linli.core.models import AuditLog, User
-from linli.core.roles import ADMIN_ROLES, Role
+from linli.core.roles import Role
 from linli.epidemic.selectors import Routing, routing_for
 from linli.health.models import Disinfection, EnvSample, KeySite, SiteKind, new_token
 from linli.registry.models import Building, Community, Grid
@@ -137,16 +137,7 @@ def default_rules_by_kind() -> dict[str, str]:
 
 def can_manage_sites(actor: User, community_id: int | None = None) -> bool:
     """The commander (community administrator) and the street office register sites and set their rules."""
-    if not actor.is_authenticated or not actor.is_active:
-        return False
-    if actor.is_superuser:
-        return True
-    if actor.role not in ADMIN_ROLES:
-        return False
-    if community_id is None:
-        return True
-    ids = community_ids_in_scope(actor)
-    return ids is None or community_id in ids
+    return administers(actor, community_id)
 
 
 def can_record(actor: User) -> bool:

@@ -23,11 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.comms.services import Message, notify, notify_many
-from linli.core.access import community_ids_in_scope, scope_q
+from linli.core.access import administers, scope_q
 from linli.core.audit import audit_record, diff
 from linli.core.identity import mask_name
 from linli.core.models import AuditLog, User
-from linli.core.roles import ADMIN_ROLES, SUPERVISOR_ROLES
+from linli.core.roles import SUPERVISOR_ROLES
 from linli.epidemic.selectors import routing_for
 from linli.health.models import (
     FEVER_AT,
@@ -105,14 +105,7 @@ def can_edit_plans(actor: User) -> bool:
 
 
 def can_sync_plans(actor: User, community_id: int) -> bool:
-    if not actor.is_authenticated or not actor.is_active:
-        return False
-    if actor.is_superuser:
-        return True
-    if actor.role not in ADMIN_ROLES:
-        return False
-    ids = community_ids_in_scope(actor)
-    return ids is None or community_id in ids
+    return administers(actor, community_id)
 
 
 def _require_in_scope(actor: User, resident: Resident) -> None:
@@ -290,7 +283,7 @@ def visit_plan_update(
         raise ValidationError({"weekday": _("Choose a day of the week.")})
     if visitor is not None and not plan_visitors(plan.community_id).filter(pk=visitor.pk).exists():
         raise ValidationError({"visitor": _("Choose a member of this community's staff.")})
-    plan = VisitPlan.objects.select_for_update().select_related("visitor").get(pk=plan.pk)
+    plan = VisitPlan.objects.select_for_update(of=("self",)).select_related("visitor").get(pk=plan.pk)
     before = _plan_snapshot(plan)
     today = timezone.localdate()
     if weekday != plan.weekday or (active and not plan.active):

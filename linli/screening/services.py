@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from linli.comms.services import Message, notify_many
-from linli.core.access import community_ids_in_scope
+from linli.core.access import administers, community_ids_in_scope
 from linli.core.audit import audit_record
 from linli.core.bulk import insert_rows
 from linli.core.clock import hm, local_at
 from linli.core.models import AuditLog, User
-from linli.core.roles import ADMIN_ROLES, Role
+from linli.core.roles import Role
 from linli.epidemic.models import ControlType
 from linli.epidemic.selectors import Routing, routing_for
 from linli.registry.models import Building, Community, Household
@@ -55,14 +55,7 @@ MAX_SITES = 20
 
 def can_run(actor: User, community_id: int) -> bool:
     """The commander (community administrator) or the street office runs a campaign."""
-    if not actor.is_authenticated or not actor.is_active:
-        return False
-    if actor.is_superuser:
-        return True
-    if actor.role not in ADMIN_ROLES:
-        return False
-    ids = community_ids_in_scope(actor)
-    return ids is None or community_id in ids
+    return administers(actor, community_id)
 
 
 def _require_run(actor: User, campaign: Campaign | Community) -> None:

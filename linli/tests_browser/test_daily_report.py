@@ -38,7 +38,9 @@ def _painted(page: Any, selector: str) -> int:
 
 
 def test_the_commander_reads_the_report_goes_to_a_grid_and_downloads_the_pdf(
-    scene: Scene, desk_page: Any, shot: Screens
+    scene: Scene,  # noqa: F811 (the fixture imported above)
+    desk_page: Any,
+    shot: Screens,
 ) -> None:
     daily_reports_due()
     page = desk_page
@@ -64,7 +66,11 @@ def test_the_commander_reads_the_report_goes_to_a_grid_and_downloads_the_pdf(
     assert xlsx.status == 200 and xlsx.body()[:2] == b"PK"
 
 
-def test_the_street_office_reads_the_street_on_a_phone(scene: Scene, phone_page: Any, shot: Screens) -> None:
+def test_the_street_office_reads_the_street_on_a_phone(
+    scene: Scene,  # noqa: F811 (the fixture imported above)
+    phone_page: Any,
+    shot: Screens,
+) -> None:
     daily_reports_due()
     page = phone_page
     login(page, "streetadmin", TEST_PASSWORD)

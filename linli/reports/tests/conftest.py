@@ -31,7 +31,6 @@ from linli.health.models import (
 from linli.registry.models import Residency, Resident
 from linli.response.models import Response
 from linli.tasks.models import Task
-
 from linli.volunteers.models import Need, Shift, Volunteer
 
 DAY = dt.date(2030, 6, 4)
