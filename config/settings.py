@@ -171,6 +171,9 @@ DAILY_REPORT_TIME = os.environ.get("DAILY_REPORT_TIME", "08:30")
 # Behind a reverse proxy the client address comes from this header (e.g. HTTP_X_FORWARDED_FOR);
 # unset, REMOTE_ADDR is used, which cannot be spoofed.
 CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+# How residents' phones reach the site (e.g. https://linli.example.gov.cn), for printed QR codes; empty: the
+# address the page that prints them was opened at.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

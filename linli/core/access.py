@@ -65,3 +65,11 @@ def administers(actor: User, community_id: int | None = None) -> bool:
         return True
     ids = community_ids_in_scope(actor)
     return ids is None or community_id in ids
+
+
+def acts(actor: User) -> bool:
+    """Staff who do the work (record, log, follow up), not observers, department systems or volunteers'
+    accounts, which only look or have their own pages."""
+    if not actor.is_authenticated or not actor.is_active:
+        return False
+    return actor.is_superuser or not (actor.is_read_only or actor.is_outside)

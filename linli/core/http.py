@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -42,3 +43,12 @@ def next_url(request: HttpRequest, default: str) -> str:
 def chosen_community_code(request: HttpRequest) -> str:
     """The community a street account picked on a page: ?community=CODE, or the form's community_code."""
     return request.GET.get("community") or request.POST.get("community_code") or ""
+
+
+def form_errors_from(form: Any, exc: ValidationError) -> None:
+    """A service's refusal shown on the form: by field where it names one the form has, else on top."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error_text(exc))

@@ -28,7 +28,9 @@ _origin: ContextVar[Origin] = ContextVar("linli_origin", default=Origin())  # no
 def client_ip(request: HttpRequest) -> str | None:
     header = settings.CLIENT_IP_HEADER
     if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip() or None
+        # The last address is the one our proxy added (nginx's $proxy_add_x_forwarded_for appends the
+        # client it saw); earlier ones come from the client and could be anything.
+        return request.META[header].split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None
 
 

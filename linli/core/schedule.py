@@ -19,7 +19,7 @@ PERIODIC = [
     # Health status follows time too: an overdue test turns yellow, an old positive test expires.
     Periodic("health_refresh", 900, "linli.epidemic.jobs.health_refresh_job"),
     # Self-reports received and not yet written (a worker is asked at once; this is the safety net).
-    Periodic("self_report_inbox", 10, "linli.health.jobs.self_report_inbox_job"),
+    Periodic("self_report_inbox", 60, "linli.health.jobs.self_report_inbox_job"),
     # Missed disinfections at key sites, and the day's spot-check draw once its hour has come.
     Periodic("key_site_scan", 300, "linli.health.jobs.key_site_scan_job"),
     Periodic("spot_check_draw", 900, "linli.health.jobs.spot_check_draw_job"),

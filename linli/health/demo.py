@@ -1,6 +1,7 @@
-"""Demo health monitoring for the demo community: two weeks of self-reports (about nine in ten report
-each day, fewer at weekends), today's reports so far with a few abnormal ones that made follow-up tasks,
-yesterday's spot checks half called; then the key sites' and the visits' own demo data."""
+"""Demo health monitoring: for every community of the demo street, two weeks of self-reports (about nine
+in ten report each day, fewer at weekends), today's reports so far with a few abnormal ones that made
+follow-up tasks, and yesterday's spot checks mostly called; then, for the demo community, the key sites'
+and the visits' own demo data."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ def seed_demo_health(community_code: str = "nanli") -> bool:
     if community is None or SelfReport.objects.filter(community=community).exists():
         return False
     with translation.override(settings.LANGUAGE_CODE):
-        _self_reports(community)
+        # Every community of the street reports, so the street's daily report is not half empty.
+        for neighbour in Community.objects.filter(street_id=community.street_id).order_by("pk"):
+            if not SelfReport.objects.filter(community=neighbour).exists():
+                _self_reports(neighbour)
         from linli.health.demo_keysites import seed_demo_key_sites
         from linli.health.demo_visits import seed_demo_visits
 

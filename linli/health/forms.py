@@ -82,7 +82,7 @@ def household_form(
             resident_id=resident_id,
             resident=None if isinstance(person, int) else person,
             temperature=post.get(f"t-{key}", "").strip()[:10],
-            symptoms=[s for s in post.getlist(f"s-{key}") if s in Symptom.values],
+            symptoms=list(dict.fromkeys(s for s in post.getlist(f"s-{key}") if s in Symptom.values)),
             at_home=post.get(f"home-{key}", "1") != "0",
             away_note=post.get(f"away-{key}", "").strip()[:100],
             antigen=post.get(f"ag-{key}", Antigen.NONE),

@@ -14,16 +14,16 @@ def key_site_scan_job() -> None:
 
 @task()
 def self_report_inbox_job() -> None:
-    """Write the reports received. One more look after BATCH_SECONDS catches what came in while this pass
-    ran (a process asks for a pass at most that often)."""
+    """Write the reports received, then once more after BATCH_SECONDS for what came in meanwhile (a
+    process asks for a pass at most that often). Never longer: the worker has other jobs (the deadline scan,
+    the daily report), and the next report's request, or the periodic job, asks again."""
     import time
 
     from linli.health.selfreport import BATCH_SECONDS, inbox_process
 
-    while inbox_process():
-        if not BATCH_SECONDS:
-            break
+    if inbox_process() and BATCH_SECONDS:
         time.sleep(BATCH_SECONDS)
+        inbox_process()
 
 
 @task()

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.comms.models import Notification
 from linli.comms.services import Message, notify_many
-from linli.core.access import administers, scope_q
+from linli.core.access import acts, administers, scope_q
 from linli.core.audit import audit_record, diff
 from linli.core.clock import local_at
 from linli.core.identity import InvalidIdentity, normalize_optional_phone
@@ -143,9 +143,7 @@ def can_manage_sites(actor: User, community_id: int | None = None) -> bool:
 def can_record(actor: User) -> bool:
     """Staff who act log disinfection and samples at a site they can see; observers and department systems
     only look."""
-    if not actor.is_authenticated or not actor.is_active:
-        return False
-    return actor.is_superuser or not (actor.is_read_only or actor.is_outside)
+    return acts(actor)
 
 
 def _require_record(actor: User) -> None:

@@ -142,6 +142,9 @@ class SelfReportInbox(models.Model):
     received_at = models.DateTimeField()
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Set aside when the database refused to write it, so it cannot hold up the others.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("self-report received")

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -105,52 +105,56 @@ def building_from_token(token: str) -> Building | None:
 # --- who is reporting ---------------------------------------------------------------------------------
 
 
-def _room_key(text: str) -> str:
-    """A room as people type it, for comparing: "2单元301", "2-301", "301室", "３０１" → its digits and
-    letters with the unit separated by "-" when given."""
-    text = unicodedata.normalize("NFKC", text).strip().upper()
-    text = re.sub(r"[室号房\s]", "", text)
-    text = re.sub(r"(单元|门|栋|幢)", "-", text)
-    return text.strip("-")
+_CHINESE_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
+
+
+def _room_parts(text: str) -> list[str]:
+    """A room as people type it, as its numbers: "1号楼2单元101室", "1-2-101", "2单元101", "二单元101",
+    "2 101", "３０１" → ["1", "2", "101"], ["2", "101"], ["301"] …"""
+    text = unicodedata.normalize("NFKC", text).upper().translate(_CHINESE_DIGITS)
+    return re.findall(r"[0-9A-Z]+", text)
 
 
 def _room_matches(typed: str, entrance: str, room: str) -> bool:
-    key = _room_key(typed)
-    room_key = _room_key(room)
-    if not key or not room_key:
+    """The last number typed is the room; the one before it, if any, the unit (entrance); a building
+    number before that is ignored (the link is the building's)."""
+    parts = _room_parts(typed)
+    room_parts = _room_parts(room)
+    if not parts or not room_parts or parts[-1] != room_parts[-1]:
         return False
-    if key == room_key:
+    if len(parts) == 1:
         return True
-    unit, _sep, rest = key.rpartition("-")
-    return bool(unit) and rest == room_key and _room_key(entrance) == unit
+    unit = _room_parts(entrance)
+    return not unit or parts[-2] == unit[-1]
 
 
 def household_verify(*, building: Building, room: str, name: str, id_tail: str, ip: str | None) -> int | None:
-    """The household of the person who typed these, or None. Raises Refused after too many misses from
-    one address or at one building (guessing), before even looking."""
-    keys = [f"verify:ip:{ip}", f"verify:building:{building.pk}"]
-    if any(ratelimit.hits(key, window_seconds=VERIFY_WINDOW) >= limit for key, limit in _verify_limits(keys)):
+    """The household of the person who typed these, or None. Raises Refused after too many misses from one
+    address, or too many near misses on one person of the building (the right name and room with wrong
+    ID digits: someone guessing), before even looking. Neighbours mistyping their own names do not lock
+    the building."""
+    ip_key, building_key = f"verify:ip:{ip}", f"verify:building:{building.pk}"
+    if (
+        ratelimit.hits(ip_key, window_seconds=VERIFY_WINDOW) >= VERIFY_LIMIT
+        or ratelimit.hits(building_key, window_seconds=VERIFY_WINDOW) >= VERIFY_LIMIT * 2
+    ):
         raise Refused
     tail = unicodedata.normalize("NFKC", id_tail).strip().upper()
     wanted = fold_text(name)
-    found = None
-    if len(tail) == 4 and wanted:
-        candidates = Resident.objects.filter(
-            household__building=building, id_rev__startswith=tail[::-1]
-        ).values_list("name", "household_id", "household__entrance__number", "household__room")
-        for cand_name, household_id, entrance, cand_room in candidates:
-            if fold_text(cand_name) == wanted and _room_matches(room, entrance, cand_room):
-                found = household_id
-                break
-    if found is None:
-        for key, _limit in _verify_limits(keys):
-            ratelimit.hits(key, window_seconds=VERIFY_WINDOW, add=1)
-    return found
-
-
-def _verify_limits(keys: list[str]) -> list[tuple[str, int]]:
-    # A whole building's wrong answers are allowed more than one phone's: neighbours mistype too.
-    return [(keys[0], VERIFY_LIMIT), (keys[1], VERIFY_LIMIT * 6)]
+    people = Resident.objects.filter(
+        household__building=building, name__in={name.strip(), wanted}
+    ).values_list("name", "id_number", "household_id", "household__entrance__number", "household__room")
+    near = False
+    for cand_name, id_number, household_id, entrance, cand_room in people:
+        if fold_text(cand_name) != wanted or not _room_matches(room, entrance, cand_room):
+            continue
+        if len(tail) == 4 and id_number.upper().endswith(tail):
+            return int(household_id)
+        near = True
+    ratelimit.hits(ip_key, window_seconds=VERIFY_WINDOW, add=1)
+    if near:
+        ratelimit.hits(building_key, window_seconds=VERIFY_WINDOW, add=1)
+    return None
 
 
 def post_allowed(ip: str | None) -> bool:
@@ -227,7 +231,7 @@ def check_photo(upload: UploadedFile) -> str:
         with Image.open(io.BytesIO(upload.read())) as image:
             kind = image.format or ""
             image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
         raise ValidationError(_("That file is not a photo. Choose a picture of the test.")) from None
     finally:
         upload.seek(0)
@@ -257,7 +261,7 @@ def _report(
         day=timezone.localdate(now),
         submitted_at=now,
         temperature=entry.temperature,
-        symptoms=",".join(s for s in entry.symptoms if s in Symptom.values),
+        symptoms=",".join(dict.fromkeys(s for s in entry.symptoms if s in Symptom.values)),
         at_home=entry.at_home,
         away_note="" if entry.at_home else entry.away_note[:100],
         antigen=entry.antigen if entry.antigen in Antigen.values else Antigen.NONE,
@@ -326,7 +330,10 @@ def _write(reports: list[SelfReport], people: dict[int, Resident], now: dt.datet
     two workers). Abnormal reports get a follow-up task. Call inside a transaction."""
     latest: dict[tuple[int, dt.date], SelfReport] = {}
     for report in reports:
-        latest[(report.resident_id, report.day)] = report
+        key = (report.resident_id, report.day)
+        # The later report wins; of two made at the same moment, the one received last.
+        if key not in latest or report.submitted_at >= latest[key].submitted_at:
+            latest[key] = report
     days: dict[dt.date, list[int]] = {}
     for resident_id, day in latest:
         days.setdefault(day, []).append(resident_id)
@@ -381,6 +388,14 @@ def self_report_accept(
     if not entries:
         raise ValidationError(_("Enter at least one person's temperature."))
     now = now or timezone.now()
+    if any(e.photo is not None for e in entries):
+        # Files are kept only for people of the household (a forged form could name anyone).
+        members = set(
+            Resident.objects.filter(
+                household_id=household_id, pk__in=[e.resident_id for e in entries], residency__in=LIVING_HERE
+            ).values_list("pk", flat=True)
+        )
+        entries = [e for e in entries if e.resident_id in members]
     received = SelfReportInbox.objects.create(
         household_id=household_id,
         building_id=building_id,
@@ -415,7 +430,7 @@ def inbox_pending(household_id: int) -> set[int]:
     """Who in the household has a report received and not yet written."""
     return {
         int(e["resident"])
-        for entries in SelfReportInbox.objects.filter(household_id=household_id).values_list(
+        for entries in SelfReportInbox.objects.filter(household_id=household_id, failed_at=None).values_list(
             "entries", flat=True
         )
         for e in entries
@@ -427,14 +442,53 @@ def inbox_process(*, batch: int = 500) -> int:
     on PostgreSQL, so several workers share the queue; each row is written and deleted in one transaction,
     so a worker killed half-way loses nothing and writes nothing twice."""
     done = 0
+    retried = False
     while True:
-        with transaction.atomic():
-            rows = list(SelfReportInbox.objects.select_for_update(skip_locked=True).order_by("pk")[:batch])
-            if not rows:
-                return done
-            _inbox_write(rows)
-            SelfReportInbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        try:
+            with transaction.atomic():
+                rows = _claim(batch)
+                if not rows:
+                    return done
+                _inbox_write(rows)
+                SelfReportInbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        except IntegrityError:
+            # Another worker wrote the same person's report meanwhile (a double tap on two phones): the
+            # batch is rolled back whole; taking it again sees that report and orders by time.
+            if not retried:
+                retried = True
+                continue
+            rows = _inbox_rows_one_by_one(batch)
+        except DatabaseError:
+            # A row the database refuses must not hold up the rest: write the batch row by row and set
+            # the refused ones aside (failed_at), for an administrator to look at.
+            rows = _inbox_rows_one_by_one(batch)
         done += len(rows)
+
+
+def _claim(batch: int) -> list[SelfReportInbox]:
+    return list(
+        SelfReportInbox.objects.select_for_update(skip_locked=True)
+        .filter(failed_at=None)
+        .order_by("pk")[:batch]
+    )
+
+
+def _inbox_rows_one_by_one(batch: int) -> list[SelfReportInbox]:
+    import logging
+
+    with transaction.atomic():
+        rows = _claim(batch)
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    _inbox_write([row])
+                    row.delete()
+            except DatabaseError as exc:
+                logging.getLogger(__name__).exception("self-report %s refused", row.pk)
+                SelfReportInbox.objects.filter(pk=row.pk).update(
+                    failed_at=timezone.now(), error=str(exc)[:500]
+                )
+    return rows
 
 
 def _inbox_write(rows: list[SelfReportInbox]) -> None:
@@ -514,31 +568,45 @@ def _follow_up_community(
 ) -> list[Task]:
     from linli.epidemic.selectors import routing_for
 
-    already = set(
-        Task.objects.filter(
+    existing = {
+        (t.source_id, t.stage): t
+        for t in Task.objects.filter(
             source=Task.Source.HEALTH,
             stage__in={f"report-{r.day:%Y%m%d}" for r in abnormal},
             source_id__in=[r.resident_id for r in abnormal],
-        ).values_list("source_id", "stage")
-    )
+        )
+    }
     routing = routing_for(abnormal[0].community_id)
-    specs = []
+    specs, upgraded = [], []
     for report in abnormal:
         stage = f"report-{report.day:%Y%m%d}"
-        if (report.resident_id, stage) in already:
-            continue
-        already.add((report.resident_id, stage))
         person = members[report.resident_id]
         urgent = report.has_fever or report.antigen == Antigen.POSITIVE
+        reason = ", ".join(
+            [f"{report.temperature} °C"] * report.has_fever
+            + [str(_("antigen positive"))] * (report.antigen == Antigen.POSITIVE)
+            + report.symptom_labels() * (not urgent)
+        )
+        title = (
+            _("Home check within 2 h (%(reason)s): %(name)s, %(where)s")
+            if urgent
+            else _("Call (%(reason)s): %(name)s, %(where)s")
+        ) % {"reason": reason, "name": person.name, "where": person.household}
+        task = existing.get((report.resident_id, stage))
+        if task is not None:
+            # Once a person and day; but a call turns into a home check when a later report is worse.
+            if urgent and task.is_open and task.priority != Task.Priority.URGENT:
+                task.title, task.priority = title[:300], Task.Priority.URGENT
+                task.due_at = task.next_escalation_at = now + dt.timedelta(hours=HOME_CHECK_HOURS)
+                task.detail = f"{report.summary}\n{task.detail}"
+                task.save(update_fields=["title", "priority", "due_at", "next_escalation_at", "detail"])
+                upgraded.append(task)
+            continue
+        existing[(report.resident_id, stage)] = Task(source_id=report.resident_id, stage=stage)
         specs.append(
             TaskSpec(
-                title=(
-                    _("Home check within 2 h: %(name)s, %(where)s")
-                    if urgent
-                    else _("Call %(name)s, %(where)s")
-                )
-                % {"name": person.name, "where": person.household},
-                detail=report_summary(report),
+                title=title,
+                detail=report.summary,
                 due_at=now + dt.timedelta(hours=HOME_CHECK_HOURS if urgent else CALL_HOURS),
                 community_id=report.community_id,
                 grid_id=report.grid_id,
@@ -550,7 +618,7 @@ def _follow_up_community(
                 **routing.task_owners(report.building_id),
             )
         )
-    tasks = tasks_create(specs)
+    tasks = tasks_create(specs) + upgraded
     messages = [
         Message(
             user_id=t.assignee_id or t.leader_id or 0,
@@ -570,7 +638,7 @@ def _follow_up_community(
                     user_id=routing.commander_id,
                     title=_("Positive antigen test reported: %(where)s")
                     % {"where": members[report.resident_id].household},
-                    body=report_summary(report),
+                    body=report.summary,
                     url="",
                     urgent=True,
                 )
@@ -579,15 +647,7 @@ def _follow_up_community(
     return tasks
 
 
-def report_summary(report: SelfReport) -> str:
-    return report.summary
-
-
 # --- what staff see ---------------------------------------------------------------------------------------
-
-
-def today() -> dt.date:
-    return timezone.localdate()
 
 
 def reports_in_scope(actor: User) -> QuerySet[SelfReport]:
@@ -632,6 +692,10 @@ class DaySummary:
     def missing(self) -> int:
         return max(self.expected - self.reported, 0)
 
+    @property
+    def communities(self) -> int:
+        return len({row.building.community_id for row in self.buildings})
+
 
 def day_summary(actor: User, day: dt.date) -> DaySummary:
     """The day's reporting by building, in the actor's scope: three grouped queries."""
@@ -652,8 +716,10 @@ def day_summary(actor: User, day: dt.date) -> DaySummary:
         fever=Count("id", filter=Q(temperature__gte=FEVER_AT)),
         positive=Count("id", filter=Q(antigen=Antigen.POSITIVE)),
     )
-    buildings = Building.objects.filter(pk__in=set(expected) | set(by_building)).order_by(
-        "sort_key", "number"
+    buildings = (
+        Building.objects.filter(pk__in=set(expected) | set(by_building))
+        .select_related("community")
+        .order_by("community__name", "sort_key", "number")
     )
     rows = [
         BuildingRow(
@@ -700,7 +766,10 @@ def day_counts(actor: User, day: dt.date) -> DayCounts | None:
 
 def not_reported(actor: User, building: Building, day: dt.date) -> QuerySet[Resident]:
     """People in the building (in the actor's scope) with no report for the day: the ones to call."""
-    done = SelfReport.objects.filter(building_id=building.pk, day=day, current=True).values("resident_id")
+    # The community too, so the day's index answers it (not a scan of every building's history).
+    done = SelfReport.objects.filter(
+        community_id=building.community_id, building_id=building.pk, day=day, current=True
+    ).values("resident_id")
     return (
         residents_expected(actor)
         .filter(household__building=building)
@@ -713,7 +782,9 @@ def abnormal_reports(actor: User, day: dt.date) -> QuerySet[SelfReport]:
     return (
         reports_in_scope(actor)
         .filter(day=day, current=True, abnormal=True)
-        .select_related("resident__household__building", "resident__household__entrance")
+        .select_related(
+            "resident__household__building", "resident__household__entrance", "resident__community"
+        )
         .order_by("-submitted_at")
     )
 
@@ -728,7 +799,7 @@ def report_get(actor: User, pk: int) -> SelfReport:
 
 
 def resident_history(resident_id: int, days: int = 14) -> QuerySet[SelfReport]:
-    since = today() - dt.timedelta(days=days)
+    since = timezone.localdate() - dt.timedelta(days=days)
     return SelfReport.objects.filter(resident_id=resident_id, day__gte=since).order_by(
         "-day", "-submitted_at"
     )
@@ -741,7 +812,3 @@ def household_today(household_id: int, day: dt.date) -> dict[int, SelfReport]:
             "resident_id", "submitted_at", "temperature", "abnormal", "symptoms", "antigen", "at_home"
         )
     }
-
-
-def households_in(building: Building) -> QuerySet[Household]:
-    return Household.objects.filter(building=building)

@@ -1,9 +1,10 @@
 """Spot checks (seed 001: 抽查): each day a random 10 % of each grid's reporters get a verification call.
 
 The draw is reproducible: the same day, grid and reporters always give the same people (the random
-generator is seeded with the day and the grid, and the reporters are taken in id order), so a street
-inspector can re-run it and get the list the worker was given. It is made once a day, at
-SPOT_CHECK_TIME (14:00 by default, when most have reported) or earlier by hand, and then kept.
+generator is seeded with the day and the grid, and the reporters are taken in id order); the list drawn is
+kept, with the report each check is about. It is made once a day for each grid, at SPOT_CHECK_TIME (14:00
+by default, when most have reported) or earlier by hand; a grid with nobody reporting by then is drawn at
+the next pass after someone does.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from linli.core.access import scope_q
 from linli.core.audit import audit_record
-from linli.core.models import User
+from linli.core.models import AuditLog, User
 from linli.health.models import SelfReport, SpotCheck
 
 SHARE = 0.10
@@ -78,7 +79,7 @@ def spot_checks_draw(
         if rows and actor is not None:
             audit_record(
                 actor=actor,
-                action="spot_check_draw",
+                action=AuditLog.Action.CREATE,
                 detail=_("%(n)s drawn for %(day)s") % {"n": len(rows), "day": day},
                 community_id=community_id,
             )
@@ -92,12 +93,9 @@ def spot_checks_due(now: dt.datetime | None = None) -> int:
     if local.time() < _draw_time():
         return 0
     day = local.date()
-    drawn = set(SpotCheck.objects.filter(day=day).values_list("community_id", flat=True).distinct())
+    # Every community with reports: spot_checks_draw skips the grids drawn already (by hand this morning).
     waiting = (
-        SelfReport.objects.filter(day=day, current=True)
-        .exclude(community_id__in=drawn)
-        .values_list("community_id", flat=True)
-        .distinct()
+        SelfReport.objects.filter(day=day, current=True).values_list("community_id", flat=True).distinct()
     )
     return sum(spot_checks_draw(community_id=c, day=day, now=now) for c in list(waiting))
 
@@ -133,6 +131,9 @@ def spot_check_record(*, actor: User, check: SpotCheck, result: str, note: str =
     with transaction.atomic():
         check.save(update_fields=["result", "note", "checked_by", "checked_at"])
         audit_record(
-            actor=actor, action="spot_check", target=check.resident, detail=check.get_result_display()
+            actor=actor,
+            action=AuditLog.Action.UPDATE,
+            target=check.resident,
+            detail=_("spot check: %(result)s") % {"result": check.get_result_display()},
         )
     return check

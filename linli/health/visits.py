@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.comms.services import Message, notify, notify_many
-from linli.core.access import administers, scope_q
+from linli.core.access import acts, administers, scope_q
 from linli.core.audit import audit_record, diff
 from linli.core.identity import mask_name
 from linli.core.models import AuditLog, User
@@ -89,9 +89,7 @@ MEDICINE_SHORT_DAYS = 3
 def can_visit(actor: User) -> bool:
     """Staff who act (not observers or department systems, not volunteers' accounts) record visits, in
     their own scope; the caller has loaded the resident through a scoped selector."""
-    if not actor.is_authenticated or not actor.is_active:
-        return False
-    return actor.is_superuser or not (actor.is_read_only or actor.is_outside)
+    return acts(actor)
 
 
 def can_see_names(actor: User) -> bool:

@@ -37,6 +37,9 @@ __all__ = [
 
 HISTORY_DAYS = 14
 
+# Before the system existed: and date arithmetic on year 1 overflows.
+EARLIEST = dt.date(2000, 1, 1)
+
 
 @dataclass
 class Unit:
@@ -225,6 +228,8 @@ def report_for(actor: User, code: str, day: dt.date, *, now: dt.datetime | None 
     today = timezone.localtime(now).date()
     if day > today:
         raise ValidationError(_("There is no report for a future date."))
+    if day < EARLIEST:
+        raise ValidationError(_("There are no reports before %(day)s.") % {"day": EARLIEST.isoformat()})
     snapshot = DailyReport.objects.filter(scope=unit.scope, code=unit.code, day=day).first()
     if snapshot is not None and snapshot.data.get("figures"):
         return Report(unit, day, snapshot.data, "snapshot", snapshot.generated_at, snapshot.sent_at)

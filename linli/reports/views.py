@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from linli.core.audit import audit_record
 from linli.core.excel import XLSX_CONTENT_TYPE
 from linli.core.http import actor_of, error_text
-from linli.core.models import AuditLog
+from linli.core.models import AuditLog, User
 from linli.core.pdf import pdf_response
 from linli.reports import charts, present
 from linli.reports import selectors as sel
@@ -57,11 +57,20 @@ def _link(code: str, day: dt.date, name: str = "reports:daily") -> str:
     return f"{reverse(name)}?{urlencode({'scope': code, 'date': day.isoformat()})}"
 
 
-def _context(report: sel.Report, points: list[sel.TrendPoint]) -> dict[str, Any]:
+def _readable(actor: User, unit: sel.Unit) -> bool:
+    try:
+        sel.unit_get(actor, unit.code)
+    except Http404:
+        return False
+    return True
+
+
+def _context(actor: User, report: sel.Report, points: list[sel.TrendPoint]) -> dict[str, Any]:
     unit = report.unit
     crumbs: list[sel.Unit] = []
     parent = unit.parent
-    while parent is not None:
+    # Only the levels above that this account may read (a commander has no street report).
+    while parent is not None and _readable(actor, parent):
         crumbs.insert(0, parent)
         parent = parent.parent
     today = timezone.localdate()
@@ -95,7 +104,7 @@ def daily(request: HttpRequest) -> HttpResponse:
         return loaded
     report, points = loaded
     actor = actor_of(request)
-    context = _context(report, points)
+    context = _context(actor, report, points)
     context["choices"] = sel.units_for(actor)
     context["today"] = timezone.localdate()
     return render(request, "reports/daily.html", context)
@@ -165,7 +174,7 @@ def daily_pdf(request: HttpRequest) -> HttpResponse:
     if isinstance(loaded, HttpResponse):
         return loaded
     report, points = loaded
-    context = _context(report, points)
+    context = _context(actor_of(request), report, points)
     context["svg"] = pdf_charts(context)
     context["printed"] = timezone.localtime()
     if request.GET.get("format") == "html":

@@ -126,6 +126,11 @@ class Task(models.Model):
             models.Index(fields=["source", "source_id", "status"]),
             models.Index(fields=["assignee", "status", "due_at"]),
             models.Index(fields=["community", "status", "due_at"]),
+            # The daily report counts a day's new and finished tasks (reports.figures._count_tasks).
+            models.Index(fields=["community", "created_at"], name="task_created"),
+            models.Index(
+                fields=["community", "done_at"], name="task_done", condition=Q(done_at__isnull=False)
+            ),
             models.Index(
                 fields=["next_escalation_at"],
                 name="task_escalation_due",

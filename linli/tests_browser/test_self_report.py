@@ -55,7 +55,8 @@ def test_a_resident_reports_a_fever_the_worker_gets_a_task_and_the_morning_repor
     shot(phone, "2-fever")
     phone.click("button.sr-submit")
     expect(phone.locator(".notice.success")).to_contain_text("谢谢")
-    expect(phone.locator(f"[data-member='{her.pk}'] .badge.green")).to_contain_text("38.2")
+    expect(phone.locator(f"[data-member='{her.pk}'] .badge.red")).to_contain_text("38.2")
+    expect(phone.locator(".notice.error")).to_contain_text("请居家")
     shot(phone, "3-thanks")
     report = SelfReport.objects.get(resident=her)
     assert report.abnormal and report.current
@@ -66,7 +67,7 @@ def test_a_resident_reports_a_fever_the_worker_gets_a_task_and_the_morning_repor
     desk = desk_page
     login(desk, world.alice.username, TEST_PASSWORD)
     desk.goto("/tasks/")
-    expect(desk.locator("body")).to_contain_text(f"2小时内上门核查：{her.name}")
+    expect(desk.locator("body")).to_contain_text(f"2小时内上门核查（38.2 °C）：{her.name}")
     desk.goto("/health/")
     expect(desk.locator("body")).to_contain_text(her.name)
     shot(desk, "4-worker")

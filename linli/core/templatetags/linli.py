@@ -81,3 +81,11 @@ def abs_int(value: object) -> int:
 def invalid_fields(form: Any) -> list[Any]:
     """The form's fields that have errors (a form-wide error alone lists none)."""
     return [field for field in form if field.errors]
+
+
+@register.filter
+def masked_name(name: str) -> str:
+    """张*三: for pages whose reader may count people but not know them (observers)."""
+    from linli.core.identity import mask_name
+
+    return mask_name(name)

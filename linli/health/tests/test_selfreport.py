@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -212,6 +213,10 @@ def test_rooms_are_matched_as_people_type_them() -> None:
     assert sr._room_matches("2单元301室", "2", "301")
     assert sr._room_matches("301", "2", "301")
     assert sr._room_matches("２-３０１", "2", "301")
+    assert sr._room_matches("3号楼2单元301", "2", "301")
+    assert sr._room_matches("3-2-301", "2", "301")
+    assert sr._room_matches("二单元301", "2", "301")
+    assert sr._room_matches("2 301", "2", "301")
     assert not sr._room_matches("1-301", "2", "301")
     assert not sr._room_matches("", "2", "301")
 
@@ -366,3 +371,85 @@ def test_an_older_report_written_late_does_not_replace_a_newer_one(world: World)
     )
     assert SelfReport.objects.get(current=True).temperature == Decimal("36.9")
     assert SelfReport.objects.count() == 2
+
+
+def test_a_worse_report_later_the_same_day_turns_the_call_into_a_home_check(world: World) -> None:
+    key, household = world.resident1.pk, world.resident1.household_id
+    sr.self_reports_submit(
+        household_id=household,
+        entries=[sr.Entry(resident_id=key, temperature=Decimal("36.6"), symptoms=["cough"])],
+    )
+    call = Task.objects.get(source=Task.Source.HEALTH)
+    assert call.priority == Task.Priority.HIGH
+    with time_machine.travel(NOON + dt.timedelta(hours=1), tick=False):
+        sr.self_reports_submit(
+            household_id=household, entries=[sr.Entry(resident_id=key, temperature=Decimal("39.2"))]
+        )
+    call.refresh_from_db()
+    assert Task.objects.filter(source=Task.Source.HEALTH).count() == 1
+    assert call.priority == Task.Priority.URGENT and "39.2" in call.title
+    assert call.due_at == NOON + dt.timedelta(hours=3)
+
+
+def test_repeated_symptoms_are_taken_once_and_a_refused_row_does_not_hold_up_the_rest(
+    world: World, monkeypatch
+) -> None:
+    from types import SimpleNamespace
+
+    from linli.health import jobs
+
+    client = _verified(world)
+    key = world.resident1.pk
+    client.post(_url(world), {"action": "report", f"t-{key}": "36.6", f"s-{key}": ["cough"] * 40})
+    assert SelfReport.objects.get().symptoms == "cough"
+    # A row the database refuses (here: a made-up oversized value) is set aside; the next one is written.
+    monkeypatch.setattr(jobs, "self_report_inbox_job", SimpleNamespace(enqueue=lambda: None))
+    bad = SelfReportInbox.objects.create(
+        household_id=world.resident1.household_id,
+        building_id=world.building1.pk,
+        entries=[{"resident": key, "temperature": "36.5", "away": "x" * 500, "at_home": False}],
+        received_at=NOON,
+    )
+    monkeypatch.setattr(sr, "_inbox_write", _refusing(sr._inbox_write, bad.pk))
+    sr.self_report_accept(
+        household_id=world.resident2.household_id,
+        building_id=world.building2.pk,
+        entries=[sr.Entry(resident_id=world.resident2.pk, temperature=Decimal("36.4"))],
+    )
+    assert sr.inbox_process() == 2
+    assert SelfReport.objects.filter(resident=world.resident2).exists()
+    bad.refresh_from_db()
+    assert bad.failed_at is not None and bad.error
+
+
+def _refusing(write, bad_pk: int):
+    from django.db import DataError
+
+    def wrapped(rows):
+        if any(r.pk == bad_pk for r in rows):
+            raise DataError("value too long")
+        return write(rows)
+
+    return wrapped
+
+
+def test_a_decompression_bomb_is_not_a_photo() -> None:
+    buffer = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(buffer, "PNG")
+    upload = SimpleUploadedFile("bomb.png", buffer.getvalue(), content_type="image/png")
+    with pytest.raises(ValidationError):
+        sr.check_photo(upload)
+
+
+def test_neighbours_mistyping_their_own_names_do_not_lock_the_building(world: World, client: Client) -> None:
+    for n in range(40):
+        other = Client(REMOTE_ADDR=f"10.0.0.{n}", headers={"Accept-Language": "en"})
+        other.post(_url(world), {"action": "verify", "room": "1-101", "name": f"某人{n}", "id_tail": "1234"})
+    person = world.resident1
+    right = {
+        "action": "verify",
+        "room": "1号楼1单元101",
+        "name": person.name,
+        "id_tail": person.id_number[-4:],
+    }
+    assert client.post(_url(world), right).status_code == 302

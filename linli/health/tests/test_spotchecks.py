@@ -69,3 +69,18 @@ def test_the_commander_can_draw_before_the_hour(world: World, client: Client) ->
         assert SpotCheck.objects.count() == 1
         client.force_login(world.alice)
         assert client.post(reverse("health:spot_checks_draw")).status_code == 403
+
+
+def test_an_early_draw_by_hand_leaves_the_other_grids_to_the_afternoon_draw(
+    world: World, client: Client
+) -> None:
+    with time_machine.travel(dt.datetime(2030, 3, 5, 8, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building1, 10)
+        client.force_login(world.commander)
+        client.post(reverse("health:spot_checks_draw"))
+    with time_machine.travel(dt.datetime(2030, 3, 5, 11, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building2, 11)
+    with time_machine.travel(dt.datetime(2030, 3, 5, 14, 0, tzinfo=BEIJING), tick=False):
+        assert spot_checks_due() == 2
+    assert SpotCheck.objects.filter(grid=world.grid2).count() == 2
+    assert SpotCheck.objects.filter(grid=world.grid1).count() == 1

@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.core.access import community_ids_in_scope
+from linli.core.access import acts, community_ids_in_scope
 from linli.core.audit import audit_record
 from linli.core.http import actor_of, error_text
+from linli.core.models import AuditLog, User
 from linli.core.request_context import client_ip
 from linli.core.spreadsheet import parse_day
 from linli.health import selfreport as sr
@@ -37,7 +38,7 @@ def _day(request: HttpRequest) -> dt.date:
         day = parse_day(request.GET.get("day", "")) or today
     except ValueError:
         day = today
-    return min(day, today)
+    return min(day, today) if day.year >= 2000 else today
 
 
 def _tasks_by_resident(resident_ids: list[int], day: dt.date) -> dict[int, Task]:
@@ -48,6 +49,13 @@ def _tasks_by_resident(resident_ids: list[int], day: dt.date) -> dict[int, Task]
         ).only("id", "status", "source_id", "assignee_id", "due_at", "title")
         if t.source_id is not None
     }
+
+
+def _require_acting(actor: User) -> None:
+    """Names with health data are for the staff who follow people up; observers get the counts (the board,
+    with names masked), as on the visits pages."""
+    if not acts(actor):
+        raise PermissionDenied
 
 
 @login_required
@@ -69,7 +77,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "abnormal": abnormal,
         "checks_total": checks.count(),
         "checks_pending": checks.filter(result=SpotCheck.Result.PENDING).count(),
-        "can_act": not (actor.is_read_only or actor.is_outside),
+        "can_act": acts(actor),
     }
     return render(request, "health/board.html", context)
 
@@ -78,6 +86,7 @@ def board(request: HttpRequest) -> HttpResponse:
 def building_followup(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     building = building_get(actor, pk)
+    _require_acting(actor)
     day = _day(request)
     missing = list(sr.not_reported(actor, building, day))
     reports = (
@@ -92,7 +101,7 @@ def building_followup(request: HttpRequest, pk: int) -> HttpResponse:
         "missing": missing,
         "reports": reports,
         "can_reveal": actor.can_reveal,
-        "can_record": not (actor.is_read_only or actor.is_outside) and day == timezone.localdate(),
+        "can_record": acts(actor) and day == timezone.localdate(),
     }
     return render(request, "health/followup.html", context)
 
@@ -113,9 +122,12 @@ def report_photo(request: HttpRequest, pk: int) -> FileResponse:
     """An antigen photo, only to staff who may see the person; never a public media URL."""
     actor = actor_of(request)
     report = sr.report_get(actor, pk)
+    _require_acting(actor)
     if not report.photo:
         raise Http404
-    audit_record(actor=actor, action="view", target=report.resident, detail=_("antigen photo"))
+    audit_record(
+        actor=actor, action=AuditLog.Action.REVEAL, target=report.resident, detail=_("antigen photo")
+    )
     content_type = mimetypes.guess_type(report.photo.name)[0] or "application/octet-stream"
     response = FileResponse(report.photo.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, no-store"
@@ -127,6 +139,7 @@ def resident_reports(request: HttpRequest, pk: int) -> HttpResponse:
     """One person's reports of the last two weeks, superseded ones included."""
     actor = actor_of(request)
     resident = resident_get(actor, pk)
+    _require_acting(actor)
     history = list(sr.resident_history(resident.pk))
     return render(request, "health/resident_reports.html", {"resident": resident, "history": history})
 
@@ -136,7 +149,7 @@ def report_for(request: HttpRequest, pk: int) -> HttpResponse:
     """A staff member records someone's report after a call or at the door (people without a smartphone)."""
     actor = actor_of(request)
     resident = resident_get(actor, pk)
-    if actor.is_read_only or actor.is_outside:
+    if not acts(actor):
         raise PermissionDenied
     forms, entries = household_form([resident], request.POST, request.FILES)
     error = ""
@@ -177,7 +190,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
         "checks": checks,
         "pending": sum(c.result == SpotCheck.Result.PENDING for c in checks),
         "results": [r for r in SpotCheck.Result.choices if r[0] != SpotCheck.Result.PENDING],
-        "can_act": not (actor.is_read_only or actor.is_outside),
+        "can_act": acts(actor),
         "can_draw": bool(communities) and len(communities or []) == 1 and actor.grid_id is None,
         "today": timezone.localdate(),
         "draw_time": spotchecks._draw_time(),
@@ -190,7 +203,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
 def spot_checks_draw(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     communities = community_ids_in_scope(actor) or []
-    if actor.is_read_only or actor.is_outside or actor.grid_id or len(communities) != 1:
+    if not acts(actor) or actor.grid_id or len(communities) != 1:
         raise PermissionDenied
     count = spotchecks.spot_checks_draw(community_id=communities[0], day=timezone.localdate(), actor=actor)
     if count:
@@ -211,6 +224,7 @@ def spot_check_record(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, error_text(exc))
+        return redirect(reverse("health:spot_checks") + f"?day={check.day.isoformat()}")
     else:
         messages.success(
             request,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.clock import local_at
-from linli.core.http import actor_of, chosen_community_code, error_text, next_url
+from linli.core.http import actor_of, chosen_community_code, error_text, form_errors_from, next_url
 from linli.core.pdf import pdf_response, qr_png
 from linli.health import keysites as svc
 from linli.health.models import EnvSample, KeySite, SiteKind
@@ -103,15 +103,6 @@ class KeySiteForm(forms.Form):
             sample_every_days=data["sample_every_days"],
             active=data["active"],
         )
-
-
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's refusal on the form: by field where it names one the form has."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error_text(exc))
 
 
 class DisinfectForm(forms.Form):
@@ -229,7 +220,7 @@ def keysite_new(request: HttpRequest) -> HttpResponse:
         try:
             site = svc.key_site_save(actor=actor, community=community, values=form.values())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("%(name)s is registered as a key site.") % {"name": site.name})
             return redirect("health:keysite", site.pk)
@@ -263,7 +254,7 @@ def keysite_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             site = svc.key_site_save(actor=actor, community=site.community, values=form.values(), site=site)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Saved: %(name)s.") % {"name": site.name})
             return redirect("health:keysite", site.pk)
@@ -340,7 +331,7 @@ def keysite_sample(request: HttpRequest, pk: int) -> HttpResponse:
         except PermissionDenied as exc:
             form.add_error(None, error_text(exc))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(
                 request,

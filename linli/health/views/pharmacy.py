@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core import ratelimit
-from linli.core.http import actor_of, chosen_community_code, error_text
+from linli.core.http import actor_of, chosen_community_code, form_errors_from
 from linli.core.request_context import client_ip
 from linli.health import pharmacy as svc
 from linli.health.models import KeySite
@@ -98,14 +98,6 @@ class StaffReportForm(ReportForm):
         return data
 
 
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error_text(exc))
-
-
 def _now_initial() -> dict[str, Any]:
     return {"bought_at": timezone.localtime().replace(second=0, microsecond=0), "quantity": 1}
 
@@ -141,7 +133,7 @@ def pharmacy_public(request: HttpRequest, key: str) -> HttpResponse:
                     actor=None, community=site.community, pharmacy=site, via=svc.Via.LINK, **form.values()
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_from(form, exc)
             else:
                 messages.success(
                     request,
@@ -219,7 +211,7 @@ def pharmacy_report_new(request: HttpRequest) -> HttpResponse:
                 **values,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             if report.resident_id:
                 text = _("Reported. %(name)s is in the ledger: %(who)s checks at the door by %(time)s.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
@@ -132,7 +133,7 @@ def _submit(
         household_id,
         members=members,
         forms=forms,
-        nothing=not entries,
+        nothing=not entries and not any(f.errors for f in forms),
         status=400,
     )
 
@@ -164,6 +165,8 @@ def _household_page(
             {
                 "form": f,
                 "masked": mask_name(person.name),
+                # Two children both show as "吕*": their ages tell the family which is which.
+                "age": person.age,
                 "relation": relation,
                 "today": reported.get(person.pk),
                 "pending": person.pk in pending,
@@ -179,6 +182,7 @@ def _household_page(
         "done": done,
         "all_reported": bool(rows) and all(r["today"] or r["pending"] for r in rows),
         "invalid": any(f.errors for f in forms),
+        "community_phone": building.community.phone,
         "nothing": nothing,
         "error": error,
         "today": timezone.localdate(),
@@ -203,7 +207,11 @@ def report_forget(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def report_url(request: HttpRequest, building_id: int) -> str:
-    return request.build_absolute_uri(reverse("health:report_page", args=[sr.building_token(building_id)]))
+    """The address printed on the poster: PUBLIC_URL (how residents' phones reach the site) when set, else
+    the address this page was opened at."""
+    path = reverse("health:report_page", args=[sr.building_token(building_id)])
+    base = getattr(settings, "PUBLIC_URL", "")
+    return base.rstrip("/") + path if base else request.build_absolute_uri(path)
 
 
 @login_required

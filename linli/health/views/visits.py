@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from linli.core.http import actor_of, chosen_community_code, error_text, next_url
+from linli.core.http import actor_of, chosen_community_code, error_text, form_errors_from, next_url
 from linli.core.identity import mask_name
 from linli.core.models import User
 from linli.health import visits as svc
@@ -164,14 +164,6 @@ def visits(request: HttpRequest) -> HttpResponse:
 # --- one visit -----------------------------------------------------------------------------------
 
 
-def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error_text(exc))
-
-
 @login_required
 def visit_new(request: HttpRequest, resident: int) -> HttpResponse:
     actor = actor_of(request)
@@ -203,7 +195,7 @@ def visit_new(request: HttpRequest, resident: int) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             return redirect(reverse("health:visit_detail", args=[outcome.visit.pk]) + "?saved=1")
     context = {
@@ -383,7 +375,7 @@ def visit_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 active=data["active"],
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Plan for %(name)s saved.") % {"name": plan.resident.name})
             return redirect(back)

@@ -132,7 +132,7 @@ def test_a_preview_before_the_report_time_counts_as_at_now(scene: Scene) -> None
 
 def test_the_counts_take_a_fixed_number_of_queries(scene: Scene, django_assert_max_num_queries) -> None:
     ids = list(Community.objects.values_list("pk", flat=True))
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(28):
         rollup(daily_figures(ids, DAY))
 
 

@@ -111,6 +111,9 @@ def test_a_bad_or_future_date_is_refused(client: Client, scene: Scene) -> None:
     assert client.get(reverse("reports:daily"), {"date": "2030-06-05"}).status_code == 400
     assert client.get(API, {"scope": "nanli", "date": "yesterday"}).status_code == 400
     assert client.get(API, {"scope": "nanli", "date": "2030-06-05"}).status_code == 400
+    # Year 1 is a date too, and date arithmetic on it overflows: refused, not a 500.
+    assert client.get(reverse("reports:daily"), {"date": "0001-01-01"}).status_code == 400
+    assert client.get(API, {"scope": "nanli", "date": "0001-01-01"}).status_code == 400
 
 
 def test_the_api_gives_the_same_figures_as_the_page(client: Client, scene: Scene) -> None:
