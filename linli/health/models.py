@@ -149,7 +149,8 @@ class SelfReportInbox(models.Model):
     class Meta:
         verbose_name = _("self-report received")
         verbose_name_plural = _("self-reports received")
-        indexes = [models.Index(fields=["household_id"])]
+        # No index: the table holds the last second's reports, and each index is written and deleted
+        # again for every one of them.
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.received_at}"

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import json
 import re
 import time
 import unicodedata
@@ -28,7 +29,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,7 @@ from linli.comms.services import Message, notify_many
 from linli.core import ratelimit
 from linli.core.access import scope_q
 from linli.core.audit import audit_record
+from linli.core.bulk import insert_rows
 from linli.core.models import AuditLog, User
 from linli.core.spreadsheet import fold_text
 from linli.health.models import (
@@ -324,6 +326,20 @@ def _audit_detail(reports: list[SelfReport]) -> str:
     }
 
 
+_REPORT_COLUMNS = [
+    "community_id", "grid_id", "building_id", "resident_id", "day", "submitted_at", "temperature", "symptoms",
+    "at_home", "away_note", "antigen", "photo", "abnormal", "current", "recorded_by_id", "ip",
+]  # fmt: skip
+
+
+def _report_row(r: SelfReport) -> tuple[object, ...]:
+    return (
+        r.community_id, r.grid_id, r.building_id, r.resident_id, r.day, r.submitted_at, r.temperature,
+        r.symptoms, r.at_home, r.away_note, r.antigen, r.photo.name or "", r.abnormal, r.current,
+        r.recorded_by_id, r.ip,
+    )  # fmt: skip
+
+
 def _write(reports: list[SelfReport], people: dict[int, Resident], now: dt.datetime) -> list[Task]:
     """Insert reports (in the order they were made). For each person and day the latest report counts: it
     replaces the one counting so far, which stays as history, unless that one was made later (two phones,
@@ -352,7 +368,7 @@ def _write(reports: list[SelfReport], people: dict[int, Resident], now: dt.datet
     counting_now = {id(r) for r in latest.values()}
     for report in reports:
         report.current = id(report) in counting_now
-    SelfReport.objects.bulk_create(reports, batch_size=500)
+    insert_rows(SelfReport, _REPORT_COLUMNS, [_report_row(r) for r in reports])
     # Every abnormal report is followed up, also one replaced a minute later: a fever "corrected" to 36.5 is
     # worth a knock on the door (once a person and day).
     return _follow_up(reports, people, now)
@@ -381,7 +397,7 @@ def self_report_accept(
     ip: str | None = None,
     user_agent: str = "",
     now: dt.datetime | None = None,
-) -> SelfReportInbox:
+) -> None:
     """Take a household's report from the resident's phone: one INSERT, so the page answers at once even
     when the whole community reports at 8 o'clock. inbox_process writes it within seconds; who is in the
     household is checked there (the form's fields came from the household's own page)."""
@@ -396,16 +412,23 @@ def self_report_accept(
             ).values_list("pk", flat=True)
         )
         entries = [e for e in entries if e.resident_id in members]
-    received = SelfReportInbox.objects.create(
-        household_id=household_id,
-        building_id=building_id,
-        entries=[entry_json(e, _save_photo(e, e.resident_id, now)) for e in entries],
-        received_at=now,
-        ip=ip,
-        user_agent=user_agent[:300],
-    )
+    received = [entry_json(e, _save_photo(e, e.resident_id, now)) for e in entries]
+    # One plain INSERT: the ORM's save costs this request a third of its time.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SelfReportInbox._meta.db_table} "
+            "(household_id, building_id, entries, received_at, ip, user_agent, failed_at, error) "
+            "VALUES (%s, %s, %s, %s, %s, %s, NULL, '')",
+            [
+                household_id,
+                building_id,
+                json.dumps(received, ensure_ascii=False),
+                connection.ops.adapt_datetimefield_value(now),
+                ip,
+                user_agent[:300],
+            ],
+        )
     _kick()
-    return received
 
 
 _last_kick = -1e9
@@ -437,7 +460,7 @@ def inbox_pending(household_id: int) -> set[int]:
     }
 
 
-def inbox_process(*, batch: int = 500) -> int:
+def inbox_process(*, batch: int = 200) -> int:
     """Write the reports received, oldest first, a batch per transaction. Rows are claimed with SKIP LOCKED
     on PostgreSQL, so several workers share the queue; each row is written and deleted in one transaction,
     so a worker killed half-way loses nothing and writes nothing twice."""
