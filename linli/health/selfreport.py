@@ -42,6 +42,7 @@ from linli.core.bulk import insert_rows
 from linli.core.models import AuditLog, User
 from linli.core.spreadsheet import fold_text
 from linli.health.models import (
+    FEVER_AT,
     PHOTO_MAX_BYTES,
     TEMPERATURE_MAX,
     TEMPERATURE_MIN,
@@ -449,15 +450,22 @@ def _kick() -> None:
     self_report_inbox_job.enqueue()
 
 
-def inbox_pending(household_id: int) -> set[int]:
-    """Who in the household has a report received and not yet written."""
-    return {
-        int(e["resident"])
-        for entries in SelfReportInbox.objects.filter(household_id=household_id, failed_at=None).values_list(
-            "entries", flat=True
-        )
-        for e in entries
-    }
+def inbox_pending(household_id: int) -> dict[int, bool]:
+    """Who in the household has a report received and not yet written, and whether it needs a home check
+    (a fever or a positive test: the page tells them at once to stay at home)."""
+    pending: dict[int, bool] = {}
+    for entries in (
+        SelfReportInbox.objects.filter(household_id=household_id, failed_at=None)
+        .order_by("pk")
+        .values_list("entries", flat=True)
+    ):
+        for e in entries:
+            try:
+                fever = Decimal(str(e.get("temperature", "0"))) >= FEVER_AT
+            except ArithmeticError:
+                fever = False
+            pending[int(e["resident"])] = fever or e.get("antigen") == Antigen.POSITIVE
+    return pending
 
 
 def inbox_process(*, batch: int = 200) -> int:

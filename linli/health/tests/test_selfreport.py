@@ -350,7 +350,7 @@ def test_reports_received_wait_in_the_inbox_until_a_worker_writes_them_in_order(
     with time_machine.travel(NOON + dt.timedelta(minutes=5), tick=False):
         sr.self_report_accept(household_id=household, building_id=world.building1.pk, entries=second)
     assert enqueued and not SelfReport.objects.exists()
-    assert sr.inbox_pending(household) == {world.resident1.pk, spouse.pk}
+    assert sr.inbox_pending(household) == {world.resident1.pk: False, spouse.pk: False}  # the later, 36.6
     assert sr.inbox_process(batch=1) == 2  # one at a time, oldest first
     rows = SelfReport.objects.filter(resident=world.resident1).order_by("submitted_at")
     assert [(r.temperature, r.current) for r in rows] == [(Decimal("38.0"), False), (Decimal("36.6"), True)]
@@ -453,3 +453,18 @@ def test_neighbours_mistyping_their_own_names_do_not_lock_the_building(world: Wo
         "id_tail": person.id_number[-4:],
     }
     assert client.post(_url(world), right).status_code == 302
+
+
+def test_a_report_not_yet_written_shows_as_received_with_what_to_do(world: World, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from linli.health import jobs
+
+    client = _verified(world)
+    key = world.resident1.pk
+    client.post(_url(world), {"action": "report", f"t-{key}": "36.5"})
+    monkeypatch.setattr(jobs, "self_report_inbox_job", SimpleNamespace(enqueue=lambda: None))  # worker busy
+    response = client.post(_url(world), {"action": "report", f"t-{key}": "38.4"}, follow=True)
+    page = response.content.decode()
+    assert "received" in page and "please stay at home" in page
+    assert "reported" not in page.split("received")[0].split(f'data-member="{key}"')[-1]

@@ -23,7 +23,7 @@ from linli.core.pdf import pdf_response, qr_svg
 from linli.core.request_context import client_ip
 from linli.health import selfreport as sr
 from linli.health.forms import MemberForm, household_form, identity_from, posted_member_ids
-from linli.health.models import Antigen, Symptom
+from linli.health.models import Antigen, SelfReport, Symptom
 from linli.registry.models import Building, Relation, Resident
 from linli.registry.selectors import buildings_for
 
@@ -170,6 +170,7 @@ def _household_page(
                 "relation": relation,
                 "today": reported.get(person.pk),
                 "pending": person.pk in pending,
+                "urgent": pending[person.pk] if person.pk in pending else _urgent(reported.get(person.pk)),
             }
         )
     context = {
@@ -188,6 +189,10 @@ def _household_page(
         "today": timezone.localdate(),
     }
     return render(request, "health/report_public.html", context, status=status)
+
+
+def _urgent(report: SelfReport | None) -> bool:
+    return report is not None and (report.has_fever or report.antigen == Antigen.POSITIVE)
 
 
 def _forget(token: str) -> HttpResponse:
