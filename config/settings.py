@@ -174,6 +174,9 @@ CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
 # How residents' phones reach the site (e.g. https://linli.example.gov.cn), for printed QR codes; empty: the
 # address the page that prints them was opened at.
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+# Residents' reports are answered before they reach the disk (PostgreSQL asynchronous commit; see
+# linli.health.selfreport.ASYNC_COMMIT); false: every report waits for its flush.
+SELF_REPORT_ASYNC_COMMIT = env_bool("SELF_REPORT_ASYNC_COMMIT", True)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
