@@ -474,29 +474,13 @@ def build() -> Figures:
 def open_dataset() -> float:
     """This benchmark's database with the district and its fortnight of records; the seconds spent
     building what was not cached."""
-    from bench.registry_search import district_cache
+    from bench.registry_search import open_district
 
     cache = dataset_cache()
     if uses_sqlite_files() and cache.exists():
         open_database(NAME, source=cache)
         return 0.0
-    district = district_cache()
-    seconds = 0.0
-    if uses_sqlite_files() and district.exists():
-        open_database(NAME, source=district)
-    else:
-        open_database(NAME)
-        from linli.registry.demo import seed_demo
-
-        log("building the district data set (seed_demo('district')) …")
-        with Timer() as timer:
-            seed_demo("district", log=log)
-        seconds += timer.seconds
-        log(f"district built in {timer.seconds:.1f} s")
-        if uses_sqlite_files():
-            for stale in OUT_DIR.glob("district-*.sqlite3"):
-                stale.unlink()
-            snapshot_database(NAME, district)
+    seconds = open_district(NAME)
     log("adding a fortnight of reports, cases, visits and tasks …")
     with Timer() as timer:
         build()

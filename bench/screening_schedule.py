@@ -108,12 +108,6 @@ def dataset_cache() -> Path:
     return OUT_DIR / f"{CACHE_PREFIX}-{key}.sqlite3"
 
 
-def district_cache() -> Path:
-    from bench.registry_search import district_cache as registry_district
-
-    return registry_district()
-
-
 def add_testing_day_people() -> Figures:
     """Bed-bound tags and people under control in every community (see the module's docstring)."""
     from django.db import transaction
@@ -193,23 +187,9 @@ def open_dataset(name: str) -> float:
     if uses_sqlite_files() and cache.exists():
         open_database(name, source=cache)
         return 0.0
-    district = district_cache()
-    seconds = 0.0
-    if uses_sqlite_files() and district.exists():
-        open_database(name, source=district)
-    else:
-        open_database(name)
-        from linli.registry.demo import seed_demo
+    from bench.registry_search import open_district
 
-        log("building the district data set (seed_demo('district')) …")
-        with Timer() as timer:
-            seed_demo("district", log=log)
-        seconds += timer.seconds
-        log(f"district built in {timer.seconds:.1f} s")
-        if uses_sqlite_files():  # registry_search's cache, so that it need not build it again
-            for stale in OUT_DIR.glob("district-*.sqlite3"):
-                stale.unlink()
-            snapshot_database(name, district)
+    seconds = open_district(name)
     with Timer() as timer:
         add_testing_day_people()
         analyze()

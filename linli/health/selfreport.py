@@ -105,8 +105,12 @@ def building_id_from_token(token: str) -> int | None:
 
 def building_from_token(token: str) -> Building | None:
     building_id = building_id_from_token(token)
-    if building_id is None:
-        return None
+    return None if building_id is None else building_load(building_id)
+
+
+def building_load(building_id: int) -> Building | None:
+    """The building of a link already checked, with its community (the page shows the community's name
+    and office phone)."""
     return Building.objects.select_related("community").filter(pk=building_id).order_by().first()
 
 

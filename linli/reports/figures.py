@@ -71,6 +71,7 @@ from linli.health.models import (
 )
 from linli.registry.models import Community, Residency, Resident
 from linli.response.models import Response
+from linli.supplies.selectors import boards
 from linli.tasks.models import Task
 from linli.volunteers.models import Shift
 
@@ -502,7 +503,7 @@ def _count_volunteers(out: DayFigures, ids: list[int], w: Window) -> None:
 
 
 def _count_supplies(out: DayFigures, ids: list[int], w: Window) -> None:
-    for community_id, rows in supply_boards(ids, on=w.day, population=out.population).items():
+    for community_id, rows in boards(ids, on=w.day, population=out.population).items():
         tracked = [r for r in rows if r.days_of_supply is not None or r.target_quantity is not None]
         supplies = out.community(community_id)["supplies"]
         supplies["tracked"] = len(tracked)
@@ -528,130 +529,6 @@ def _supply_item(row: Any) -> dict[str, Any]:
         "shortfall": _number(row.shortfall),
         "short": row.is_short,
     }
-
-
-def supply_boards(
-    community_ids: list[int], *, on: dt.date, population: dict[int, int] | None = None
-) -> dict[int, list[Any]]:
-    """supplies.selectors.board for each community, from seven grouped queries in all instead of about
-    seven per community (see test_supplies_match_the_board). The per-row rules (_apply_target, the plan
-    supply lists, BoardRow's days and shortfall) are the board's own. `population` (residents per
-    community) is counted here unless the caller has it."""
-    from linli.plans.models import SupplyNeed
-    from linli.supplies import selectors as supplies
-    from linli.supplies.models import Item, Lot, Movement, SupplierAgreement, Target
-
-    communities = {c.pk: c for c in Community.objects.filter(pk__in=community_ids).only("pk", "street_id")}
-    street_ids = {c.street_id for c in communities.values()}
-    if population is None:
-        population = dict(
-            Resident.objects.filter(community_id__in=community_ids)
-            .values_list("community_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-    fresh = supplies.usable_q(on)
-    soon = Q(expiry__gte=on, expiry__lte=on + dt.timedelta(days=supplies.ROTATION_DAYS))
-    dec: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=3)
-    zero = Value(ZERO, output_field=dec)
-    held: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(dict)
-    for community_id, item_id, usable, expired, expiring in (
-        Lot.objects.filter(point__community_id__in=community_ids, point__active=True, on_hand__gt=0)
-        .values_list("point__community_id", "item_id")
-        .annotate(
-            usable=Coalesce(Sum("on_hand", filter=fresh), zero),
-            expired=Coalesce(Sum("on_hand", filter=Q(expiry__lt=on)), zero),
-            expiring=Coalesce(Sum("on_hand", filter=soon), zero),
-        )
-        .order_by()
-    ):
-        held[community_id][item_id] = {"usable": usable, "expired": expired, "expiring": expiring}
-    warehouse: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for street_id, item_id, usable in (
-        Lot.objects.filter(
-            point__community__isnull=True, point__street_id__in=street_ids, point__active=True, on_hand__gt=0
-        )
-        .values_list("point__street_id", "item_id")
-        .annotate(usable=Coalesce(Sum("on_hand", filter=fresh), zero))
-        .order_by()
-    ):
-        warehouse[street_id][item_id] = usable
-    agreements = list(
-        SupplierAgreement.objects.filter(
-            Q(community_id__in=community_ids) | Q(community__isnull=True, street_id__in=street_ids),
-            valid_from__lte=on,
-            valid_until__gte=on,
-        )
-    )
-    delivered = dict(
-        Movement.objects.filter(kind=Movement.Kind.RECEIVE, lot__agreement__in=agreements)
-        .values_list("lot__agreement_id")
-        .annotate(total=Sum("quantity"))
-        .order_by()
-    )
-    targets: dict[int, dict[int, Any]] = defaultdict(dict)
-    for target in Target.objects.filter(community_id__in=community_ids):
-        targets[target.community_id][target.item_id] = target
-    plan_ids = [t.plan_id for by_item in targets.values() for t in by_item.values() if t.plan_id]
-    needs: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    if plan_ids:
-        for plan_id, text, quantity in SupplyNeed.objects.filter(
-            plan_id__in=plan_ids, quantity__isnull=False
-        ).values_list("plan_id", "item", "quantity"):
-            if quantity is not None:
-                needs[plan_id].append((text, quantity))
-    wanted = (
-        {i for by_item in held.values() for i in by_item}
-        | {i for by_item in targets.values() for i in by_item}
-        | {a.item_id for a in agreements}
-    )
-    catalogue = list(Item.objects.filter(Q(pk__in=wanted) | Q(per_person_day__isnull=False)))
-    boards: dict[int, list[Any]] = {}
-    for community_id, community in communities.items():
-        contracts = _contracted(community, agreements, delivered)
-        own_held, own_targets = held.get(community_id, {}), targets.get(community_id, {})
-        rows = []
-        for item in catalogue:
-            if (
-                item.per_person_day is None
-                and item.pk not in own_held
-                and item.pk not in own_targets
-                and item.pk not in contracts
-            ):
-                continue
-            row = supplies.BoardRow(item)
-            stock = own_held.get(item.pk)
-            if stock:
-                row.on_hand, row.expired, row.expiring = stock["usable"], stock["expired"], stock["expiring"]
-            row.warehouse = warehouse.get(community.street_id, {}).get(item.pk, ZERO)
-            if item.pk in contracts:
-                row.contracted, row.lead_time_hours = contracts[item.pk]
-            supplies._apply_target(row, own_targets.get(item.pk), population.get(community_id, 0), needs)
-            rows.append(row)
-        rows.sort(
-            key=lambda r: (not r.is_short, r.days_of_supply is None, r.days_of_supply or 0, r.item.order)
-        )
-        boards[community_id] = rows
-    return boards
-
-
-def _contracted(
-    community: Community, agreements: list[Any], delivered: dict[int, Decimal]
-) -> dict[int, tuple[Decimal, int]]:
-    """supplies.selectors._contracted for one community, from agreements read for all of them."""
-    out: dict[int, tuple[Decimal, int]] = {}
-    for agreement in agreements:
-        serves = agreement.community_id == community.pk or (
-            agreement.community_id is None and agreement.street_id == community.street_id
-        )
-        if not serves:
-            continue
-        owed = max(ZERO, agreement.quantity - (delivered.get(agreement.pk) or ZERO))
-        if not owed:
-            continue
-        quantity, lead = out.get(agreement.item_id, (ZERO, agreement.lead_time_hours))
-        out[agreement.item_id] = (quantity + owed, min(lead, agreement.lead_time_hours))
-    return out
 
 
 # --- rolling up: the payload of each grid's, community's and street's report -------------------------

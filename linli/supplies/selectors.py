@@ -212,74 +212,116 @@ def population(community: Community) -> int:
     return Resident.objects.filter(community=community).count()
 
 
-def _sums(lots: QuerySet[Lot], day: dt.date) -> dict[int, dict[str, Decimal]]:
-    dec: DecimalField = DecimalField(max_digits=20, decimal_places=3)
-    zero = Value(ZERO, output_field=dec)
-    fresh = usable_q(day)
-    soon = Q(expiry__gte=day, expiry__lte=day + dt.timedelta(days=ROTATION_DAYS))
-    rows = lots.values("item_id").annotate(
-        usable=Coalesce(Sum("on_hand", filter=fresh), zero),
-        expired=Coalesce(Sum("on_hand", filter=Q(expiry__lt=day)), zero),
-        expiring=Coalesce(Sum("on_hand", filter=soon), zero),
-    )
-    return {r["item_id"]: r for r in rows}
-
-
 def board(community: Community, *, on: dt.date | None = None) -> list[BoardRow]:
     """Per item: stock, daily use at full load, days of supply against the target, and what to order.
 
     Items appear when they have a target, stock, or a per-resident use rate (seed 001's default of
     30 days at full load applies to those without a target of their own)."""
+    return boards([community.pk], on=on)[community.pk]
+
+
+def boards(
+    community_ids: list[int], *, on: dt.date | None = None, population: dict[int, int] | None = None
+) -> dict[int, list[BoardRow]]:
+    """board() for each community, from the same seven grouped queries however many there are (the
+    daily report reads a whole street's). `population` (residents per community) is counted here unless
+    the caller has it."""
     day = on or timezone.localdate()
-    people = population(community)
-    held = _sums(Lot.objects.filter(point__community=community, point__active=True, on_hand__gt=0), day)
-    warehouse = _sums(
+    communities = {c.pk: c for c in Community.objects.filter(pk__in=community_ids).only("pk", "street_id")}
+    street_ids = {c.street_id for c in communities.values()}
+    if population is None:
+        population = dict(
+            Resident.objects.filter(community_id__in=community_ids)
+            .values_list("community_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    dec: DecimalField = DecimalField(max_digits=20, decimal_places=3)
+    zero = Value(ZERO, output_field=dec)
+    fresh = usable_q(day)
+    soon = Q(expiry__gte=day, expiry__lte=day + dt.timedelta(days=ROTATION_DAYS))
+    held: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(dict)
+    for community_id, item_id, usable, expired, expiring in (
+        Lot.objects.filter(point__community_id__in=community_ids, point__active=True, on_hand__gt=0)
+        .values_list("point__community_id", "item_id")
+        .annotate(
+            usable=Coalesce(Sum("on_hand", filter=fresh), zero),
+            expired=Coalesce(Sum("on_hand", filter=Q(expiry__lt=day)), zero),
+            expiring=Coalesce(Sum("on_hand", filter=soon), zero),
+        )
+        .order_by()
+    ):
+        held[community_id][item_id] = {"usable": usable, "expired": expired, "expiring": expiring}
+    warehouse: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for street_id, item_id, usable in (
         Lot.objects.filter(
-            point__community__isnull=True,
-            point__street_id=community.street_id,
-            point__active=True,
-            on_hand__gt=0,
-        ),
-        day,
-    )
-    contracts = _contracted(community, day)
-    targets = {t.item_id: t for t in Target.objects.filter(community=community).select_related("plan")}
-    needs = _plan_needs([t.plan_id for t in targets.values() if t.plan_id])
-    wanted = set(held) | set(targets) | set(contracts)
-    rows = []
-    for item in Item.objects.filter(Q(pk__in=wanted) | Q(per_person_day__isnull=False)):
-        row = BoardRow(item)
-        stock = held.get(item.pk)
-        if stock:
-            row.on_hand, row.expired, row.expiring = stock["usable"], stock["expired"], stock["expiring"]
-        if item.pk in warehouse:
-            row.warehouse = warehouse[item.pk]["usable"]
-        if item.pk in contracts:
-            row.contracted, row.lead_time_hours = contracts[item.pk]
-        _apply_target(row, targets.get(item.pk), people, needs)
-        rows.append(row)
-    rows.sort(key=lambda r: (not r.is_short, r.days_of_supply is None, r.days_of_supply or 0, r.item.order))
-    return rows
-
-
-def _contracted(community: Community, day: dt.date) -> dict[int, tuple[Decimal, int]]:
-    """Per item: what valid supplier agreements still owe (contracted less already delivered under
-    them), and the shortest lead time."""
+            point__community__isnull=True, point__street_id__in=street_ids, point__active=True, on_hand__gt=0
+        )
+        .values_list("point__street_id", "item_id")
+        .annotate(usable=Coalesce(Sum("on_hand", filter=fresh), zero))
+        .order_by()
+    ):
+        warehouse[street_id][item_id] = usable
     agreements = list(
         SupplierAgreement.objects.filter(
-            Q(community=community) | Q(community__isnull=True, street_id=community.street_id),
+            Q(community_id__in=community_ids) | Q(community__isnull=True, street_id__in=street_ids),
             valid_from__lte=day,
             valid_until__gte=day,
         )
     )
     delivered = dict(
         Movement.objects.filter(kind=Movement.Kind.RECEIVE, lot__agreement__in=agreements)
-        .values("lot__agreement_id")
+        .values_list("lot__agreement_id")
         .annotate(total=Sum("quantity"))
-        .values_list("lot__agreement_id", "total")
+        .order_by()
     )
+    targets: dict[int, dict[int, Target]] = defaultdict(dict)
+    for target in Target.objects.filter(community_id__in=community_ids):
+        targets[target.community_id][target.item_id] = target
+    needs = _plan_needs([t.plan_id for by_item in targets.values() for t in by_item.values() if t.plan_id])
+    wanted = (
+        {i for by_item in held.values() for i in by_item}
+        | {i for by_item in targets.values() for i in by_item}
+        | {a.item_id for a in agreements}
+    )
+    catalogue = list(Item.objects.filter(Q(pk__in=wanted) | Q(per_person_day__isnull=False)))
+    out: dict[int, list[BoardRow]] = {}
+    for community_id, community in communities.items():
+        contracts = _contracted(community, agreements, delivered)
+        own_held, own_targets = held.get(community_id, {}), targets.get(community_id, {})
+        rows = []
+        for item in catalogue:
+            listed = item.pk in own_held or item.pk in own_targets or item.pk in contracts
+            if item.per_person_day is None and not listed:
+                continue
+            row = BoardRow(item)
+            stock = own_held.get(item.pk)
+            if stock:
+                row.on_hand, row.expired, row.expiring = stock["usable"], stock["expired"], stock["expiring"]
+            row.warehouse = warehouse.get(community.street_id, {}).get(item.pk, ZERO)
+            if item.pk in contracts:
+                row.contracted, row.lead_time_hours = contracts[item.pk]
+            _apply_target(row, own_targets.get(item.pk), population.get(community_id, 0), needs)
+            rows.append(row)
+        rows.sort(
+            key=lambda r: (not r.is_short, r.days_of_supply is None, r.days_of_supply or 0, r.item.order)
+        )
+        out[community_id] = rows
+    return out
+
+
+def _contracted(
+    community: Community, agreements: list[SupplierAgreement], delivered: dict[int, Decimal]
+) -> dict[int, tuple[Decimal, int]]:
+    """Per item: what the valid supplier agreements serving the community (its own, its street's) still
+    owe (contracted less already delivered under them), and the shortest lead time."""
     out: dict[int, tuple[Decimal, int]] = {}
     for agreement in agreements:
+        serves = agreement.community_id == community.pk or (
+            agreement.community_id is None and agreement.street_id == community.street_id
+        )
+        if not serves:
+            continue
         owed = max(ZERO, agreement.quantity - (delivered.get(agreement.pk) or ZERO))
         if not owed:
             continue

@@ -42,7 +42,7 @@ def _too_many(request: HttpRequest, building: Building) -> HttpResponse:
 
 
 def _building(building_id: int) -> Building:
-    building = Building.objects.select_related("community").filter(pk=building_id).order_by().first()
+    building = sr.building_load(building_id)
     if building is None:
         raise Http404
     return building

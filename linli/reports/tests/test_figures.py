@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from linli.epidemic.models import ControlType
 from linli.registry.models import Community
-from linli.reports.figures import daily_figures, rollup, supply_boards
+from linli.reports.figures import daily_figures, rollup
 from linli.reports.tests.conftest import DAY, Scene, at
 from linli.supplies import selectors as supplies
 from linli.supplies.models import Item, StoragePoint, Target
+from linli.supplies.selectors import boards as supply_boards
 from linli.supplies.services import supplies_receive
 
 pytestmark = pytest.mark.django_db
