@@ -110,8 +110,8 @@ SYMPTOM_SHARE = 0.01
 ROUNDS = 3
 INPROCESS_POSTS = 100
 SEED = 2022_04_25
-# Two cores, shared with PostgreSQL and wrk. A report is mostly Python (CPU, under the GIL) with 8 short
-# database round trips, so: one process per core for the CPU work, a few threads in each to use the core
+# Two cores, shared with PostgreSQL and wrk. A report is mostly Python (CPU, under the GIL) with one short
+# database round trip, so: one process per core for the CPU work, a few threads in each to use the core
 # while another thread waits for the database, and keep-alive (which the sync worker lacks: /healthz then
 # costs about 0.3 ms more CPU per request for a new connection each time). Tried on this machine: sync
 # 5 workers, gthread 2x2, 2x4, 2x8, 3x4 and 4x2; all within the run-to-run noise of a shared machine on

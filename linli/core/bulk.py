@@ -87,7 +87,7 @@ def _insert_sqlite(
     every statement, which on statements this long costs a third of SQLite's own work."""
     if not rows:
         return
-    bound = [i for i in range(len(names)) if set(map(itemgetter(i), rows)) != {None}]
+    bound = [i for i in range(len(names)) if any(row[i] is not None for row in rows)]
     adapters = [(i, a) for i, a in adapters if i in bound]
     if adapters:
         adapted = [list(row) for row in rows]

@@ -10,7 +10,7 @@ from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
-from linli.health.models import FEVER_AT, Antigen, Symptom
+from linli.health.models import ANTIGEN_CODES, FEVER_AT, SYMPTOM_CODES, Antigen
 from linli.health.selfreport import Entry, check_photo, parse_temperature
 from linli.registry.models import Resident
 
@@ -82,14 +82,14 @@ def household_form(
             resident_id=resident_id,
             resident=None if isinstance(person, int) else person,
             temperature=post.get(f"t-{key}", "").strip()[:10],
-            symptoms=list(dict.fromkeys(s for s in post.getlist(f"s-{key}") if s in Symptom.values)),
+            symptoms=list(dict.fromkeys(s for s in post.getlist(f"s-{key}") if s in SYMPTOM_CODES)),
             at_home=post.get(f"home-{key}", "1") != "0",
             away_note=post.get(f"away-{key}", "").strip()[:100],
             antigen=post.get(f"ag-{key}", Antigen.NONE),
         )
         if post.get(f"feel-{key}") == "ok":
             form.symptoms = []  # ticked, then "well" chosen again: the hidden ticks do not count
-        if form.antigen not in Antigen.values:
+        if form.antigen not in ANTIGEN_CODES:
             form.antigen = Antigen.NONE
         photo = files.get(f"photo-{key}")
         forms.append(form)

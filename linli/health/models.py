@@ -45,6 +45,11 @@ class Antigen(models.TextChoices):
     INVALID = "invalid", _("invalid test")
 
 
+# The codes as sets: Symptom.values builds the choices (with their translated labels) on every use.
+SYMPTOM_CODES = frozenset(Symptom.values)
+ANTIGEN_CODES = frozenset(Antigen.values)
+
+
 class SelfReport(models.Model):
     """One person's report for one day. A second report the same day replaces the first (which stays,
     with `current` off): the current one is what counts."""
@@ -111,7 +116,7 @@ class SelfReport(models.Model):
         return [s for s in self.symptoms.split(",") if s]
 
     def symptom_labels(self) -> list[str]:
-        return [str(Symptom(s).label) for s in self.symptom_list() if s in Symptom.values]
+        return [str(Symptom(s).label) for s in self.symptom_list() if s in SYMPTOM_CODES]
 
     @property
     def summary(self) -> str:

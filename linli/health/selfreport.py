@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -42,16 +43,17 @@ from linli.core.bulk import insert_rows
 from linli.core.models import AuditLog, User
 from linli.core.spreadsheet import fold_text
 from linli.health.models import (
+    ANTIGEN_CODES,
     FEVER_AT,
     PHOTO_MAX_BYTES,
+    SYMPTOM_CODES,
     TEMPERATURE_MAX,
     TEMPERATURE_MIN,
     Antigen,
     SelfReport,
     SelfReportInbox,
-    Symptom,
 )
-from linli.registry.models import Building, Community, Household, Residency, Resident
+from linli.registry.models import Building, Community, Household, Residency, Resident, household_label
 from linli.tasks.models import Task
 from linli.tasks.services import TaskSpec, tasks_create
 
@@ -265,18 +267,44 @@ class Submitted:
 def _report(
     person: Resident, entry: Entry, *, now: dt.datetime, ip: str | None, actor: User | None
 ) -> SelfReport:
+    return _report_for(
+        _Person(
+            person.pk, person.household_id, person.community_id, person.grid_id, person.household.building_id
+        ),
+        entry,
+        now=now,
+        day=timezone.localdate(now),
+        ip=ip,
+        actor=actor,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """What a report needs of the person it is about (the worker reads these as plain values)."""
+
+    pk: int
+    household_id: int
+    community_id: int
+    grid_id: int | None
+    building_id: int
+
+
+def _report_for(
+    person: _Person, entry: Entry, *, now: dt.datetime, day: dt.date, ip: str | None, actor: User | None
+) -> SelfReport:
     report = SelfReport(
         community_id=person.community_id,
         grid_id=person.grid_id,
-        building_id=person.household.building_id,
+        building_id=person.building_id,
         resident_id=person.pk,
-        day=timezone.localdate(now),
+        day=day,
         submitted_at=now,
         temperature=entry.temperature,
-        symptoms=",".join(dict.fromkeys(s for s in entry.symptoms if s in Symptom.values)),
+        symptoms=",".join(dict.fromkeys(s for s in entry.symptoms if s in SYMPTOM_CODES)),
         at_home=entry.at_home,
         away_note="" if entry.at_home else entry.away_note[:100],
-        antigen=entry.antigen if entry.antigen in Antigen.values else Antigen.NONE,
+        antigen=entry.antigen if entry.antigen in ANTIGEN_CODES else Antigen.NONE,
         recorded_by=actor if actor is not None and actor.pk else None,
         ip=ip,
     )
@@ -350,7 +378,7 @@ def _report_row(r: SelfReport) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def _write(reports: list[SelfReport], people: dict[int, Resident], now: dt.datetime) -> list[Task]:
+def _write(reports: list[SelfReport], people: dict[int, Resident] | None, now: dt.datetime) -> list[Task]:
     """Insert reports (in the order they were made). For each person and day the latest report counts: it
     replaces the one counting so far, which stays as history, unless that one was made later (two phones,
     two workers). Abnormal reports get a follow-up task. Call inside a transaction."""
@@ -423,24 +451,32 @@ def self_report_accept(
         )
         entries = [e for e in entries if e.resident_id in members]
     received = [entry_json(e, _save_photo(e, e.resident_id, now)) for e in entries]
+    sql = (
+        f"INSERT INTO {SelfReportInbox._meta.db_table} "
+        "(household_id, building_id, entries, received_at, ip, user_agent, failed_at, error) "
+        "VALUES (%s, %s, %s, %s, %s, %s, NULL, '')"
+    )
+    params: list[Any] = [
+        household_id,
+        building_id,
+        json.dumps(received, ensure_ascii=False),
+        connection.ops.adapt_datetimefield_value(now),
+        ip,
+        user_agent[:300],
+    ]
     # One plain INSERT: the ORM's save costs this request a third of its time.
-    with transaction.atomic(), connection.cursor() as cursor:
-        if ASYNC_COMMIT and connection.vendor == "postgresql":
-            # Do not wait for the disk: see ASYNC_COMMIT.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(
-            f"INSERT INTO {SelfReportInbox._meta.db_table} "
-            "(household_id, building_id, entries, received_at, ip, user_agent, failed_at, error) "
-            "VALUES (%s, %s, %s, %s, %s, %s, NULL, '')",
-            [
-                household_id,
-                building_id,
-                json.dumps(received, ensure_ascii=False),
-                connection.ops.adapt_datetimefield_value(now),
-                ip,
-                user_agent[:300],
-            ],
-        )
+    if ASYNC_COMMIT and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Do not wait for the disk (see ASYNC_COMMIT), in one round trip to the database rather than four
+        # (Django's psycopg cursor binds parameters on the client, so the statements go as one string).
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; {sql}; COMMIT", params)
+            except DatabaseError:
+                connection.connection.rollback()  # the failed transaction, not left open on the connection
+                raise
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
     _kick()
 
 
@@ -508,15 +544,32 @@ def inbox_process(*, batch: int = 200) -> int:
         done += len(rows)
 
 
-def _claim(batch: int) -> list[SelfReportInbox]:
-    return list(
-        SelfReportInbox.objects.select_for_update(skip_locked=True)
+_INBOX_COLUMNS = ("pk", "household_id", "entries", "received_at", "ip", "user_agent")
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """An inbox row, read as plain values (a batch is hundreds of them)."""
+
+    pk: int
+    household_id: int
+    entries: list[dict[str, object]]
+    received_at: dt.datetime
+    ip: str | None
+    user_agent: str
+
+
+def _claim(batch: int) -> list[_Received]:
+    return [
+        _Received(*values)
+        for values in SelfReportInbox.objects.select_for_update(skip_locked=True)
         .filter(failed_at=None)
-        .order_by("pk")[:batch]
-    )
+        .order_by("pk")
+        .values_list(*_INBOX_COLUMNS)[:batch]
+    ]
 
 
-def _inbox_rows_one_by_one(batch: int) -> list[SelfReportInbox]:
+def _inbox_rows_one_by_one(batch: int) -> list[_Received]:
     import logging
 
     with transaction.atomic():
@@ -525,7 +578,7 @@ def _inbox_rows_one_by_one(batch: int) -> list[SelfReportInbox]:
             try:
                 with transaction.atomic():
                     _inbox_write([row])
-                    row.delete()
+                    SelfReportInbox.objects.filter(pk=row.pk).delete()
             except DatabaseError as exc:
                 logging.getLogger(__name__).exception("self-report %s refused", row.pk)
                 SelfReportInbox.objects.filter(pk=row.pk).update(
@@ -534,69 +587,96 @@ def _inbox_rows_one_by_one(batch: int) -> list[SelfReportInbox]:
     return rows
 
 
-def _inbox_write(rows: list[SelfReportInbox]) -> None:
-    wanted = {int(e["resident"]) for row in rows for e in row.entries}
-    people = {
-        p.pk: p
-        for p in Resident.objects.filter(pk__in=wanted, residency__in=LIVING_HERE)
-        .select_related("household__entrance", "household__building")
+_AUDIT_COLUMNS = [
+    "at", "actor_id", "actor_label", "ip", "user_agent", "via", "action", "target_type", "target_id",
+    "target_label", "street_id", "community_id", "detail", "changes",
+]  # fmt: skip
+
+
+def _inbox_write(rows: list[_Received]) -> None:
+    """Write a batch of received reports with their audit rows. The people are read as plain values, not
+    models: the worker's cost per report is what keeps up with a whole community reporting at once."""
+    wanted = {int(str(e["resident"])) for row in rows for e in row.entries}
+    people: dict[int, _Person] = {}
+    labels: dict[int, str] = {}
+    for pk, household_id, community_id, grid_id, building_id, building, entrance, room in (
+        Resident.objects.filter(pk__in=wanted, residency__in=LIVING_HERE)
         .order_by()
-    }
-    reports, audits = [], []
+        .values_list(
+            "pk",
+            "household_id",
+            "community_id",
+            "grid_id",
+            "household__building_id",
+            "household__building__number",
+            "household__entrance__number",
+            "household__room",
+        )
+    ):
+        people[pk] = _Person(pk, household_id, community_id, grid_id, building_id)
+        if household_id not in labels:
+            labels[household_id] = household_label(building, entrance, room)[:200]
+    streets = dict(
+        Community.objects.filter(pk__in={p.community_id for p in people.values()}).values_list(
+            "pk", "street_id"
+        )
+    )
+    reports: list[SelfReport] = []
+    audits: list[tuple[object, ...]] = []
+    now = timezone.now()
     for row in rows:
+        day = timezone.localdate(row.received_at)
         accepted = []
         for raw in row.entries:
-            person = people.get(int(raw["resident"]))
+            person = people.get(int(str(raw["resident"])))
             if person is None or person.household_id != row.household_id:
                 continue  # not (or no longer) living in this household
             try:
                 entry = Entry(
                     resident_id=person.pk,
                     temperature=parse_temperature(str(raw["temperature"])),
-                    symptoms=[str(s) for s in raw.get("symptoms", [])],
+                    symptoms=[str(s) for s in raw.get("symptoms", [])],  # type: ignore[attr-defined]
                     at_home=bool(raw.get("at_home", True)),
                     away_note=str(raw.get("away", "")),
                     antigen=str(raw.get("antigen", Antigen.NONE)),
                 )
             except (ValidationError, KeyError):
                 continue
-            report = _report(person, entry, now=row.received_at, ip=row.ip, actor=None)
+            report = _report_for(person, entry, now=row.received_at, day=day, ip=row.ip, actor=None)
             report.photo.name = str(raw.get("photo", ""))
             accepted.append(report)
         if not accepted:
             continue
         reports += accepted
-        household = people[accepted[0].resident_id].household
+        community_id = accepted[0].community_id
         audits.append(
-            AuditLog(
-                actor_label="resident",
-                ip=row.ip,
-                user_agent=row.user_agent,
-                via="web",
-                action=AuditLog.Action.SELF_REPORT,
-                target_type=Household._meta.label_lower,
-                target_id=str(household.pk),
-                target_label=str(household)[:200],
-                community_id=household.community_id,
-                detail=_audit_detail(accepted),
+            (
+                now, None, "resident", row.ip, row.user_agent, "web", AuditLog.Action.SELF_REPORT,
+                Household._meta.label_lower, str(row.household_id), labels[row.household_id],
+                streets.get(community_id), community_id, _audit_detail(accepted), {},
             )
-        )
+        )  # fmt: skip
     if reports:
-        _write(reports, people, timezone.now())
+        _write(reports, None, now)
     if audits:
-        streets = dict(
-            Community.objects.filter(pk__in={a.community_id for a in audits}).values_list("pk", "street_id")
-        )
-        for audit in audits:
-            audit.street_id = streets.get(audit.community_id or 0)
-        AuditLog.objects.bulk_create(audits)
+        insert_rows(AuditLog, _AUDIT_COLUMNS, audits)
 
 
-def _follow_up(reports: list[SelfReport], members: dict[int, Resident], now: dt.datetime) -> list[Task]:
-    """A task per person whose report is abnormal, once a day; the person's worker is told."""
+def _follow_up(
+    reports: list[SelfReport], members: dict[int, Resident] | None, now: dt.datetime
+) -> list[Task]:
+    """A task per person whose report is abnormal, once a day; the person's worker is told. `members`: the
+    people reported for, read here (the few with an abnormal report) when the caller has none."""
     abnormal = [r for r in reports if r.abnormal]
     if not abnormal:
         return []
+    if members is None:
+        members = {
+            p.pk: p
+            for p in Resident.objects.filter(pk__in={r.resident_id for r in abnormal}).select_related(
+                "household__building", "household__entrance"
+            )
+        }
     by_community: dict[int, list[SelfReport]] = {}
     for report in abnormal:
         by_community.setdefault(report.community_id, []).append(report)

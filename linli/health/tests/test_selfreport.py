@@ -468,3 +468,26 @@ def test_a_report_not_yet_written_shows_as_received_with_what_to_do(world: World
     page = response.content.decode()
     assert "received" in page and "please stay at home" in page
     assert "reported" not in page.split("received")[0].split(f'data-member="{key}"')[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_received_report_the_database_refuses_leaves_nothing_behind(world: World, monkeypatch) -> None:
+    """Outside a transaction (as in a request) the report goes in one round trip on PostgreSQL; a refused
+    one is rolled back there and then, and the next report on the same connection is taken."""
+    from types import SimpleNamespace
+
+    from django.db import DatabaseError
+
+    from linli.health import jobs
+
+    monkeypatch.setattr(jobs, "self_report_inbox_job", SimpleNamespace(enqueue=lambda: None))
+    entries = [sr.Entry(resident_id=world.resident1.pk, temperature=Decimal("36.6"))]
+    household = world.resident1.household_id
+    with pytest.raises((DatabaseError, OverflowError)):
+        # An id no table can hold: refused by the database (or by SQLite's driver before it).
+        sr.self_report_accept(household_id=2**64, building_id=world.building1.pk, entries=entries)
+    assert not SelfReportInbox.objects.exists()
+    sr.self_report_accept(household_id=household, building_id=world.building1.pk, entries=entries)
+    assert list(SelfReportInbox.objects.values_list("household_id", flat=True)) == [household]
+    assert sr.inbox_process() == 1
+    assert SelfReport.objects.get().temperature == Decimal("36.6")
