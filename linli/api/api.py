@@ -8,6 +8,8 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from linli.api.auth import TokenAuth
+from linli.comms.api import router as comms_router
+from linli.comms.api import webhooks_router
 from linli.epidemic.api import router as epidemic_router
 from linli.health.api import router as health_router
 from linli.plans.api import router as plans_router
@@ -48,3 +50,5 @@ api.add_router("/epidemic", epidemic_router)
 api.add_router("/screening", screening_router)
 api.add_router("/health", health_router)
 api.add_router("/reports", reports_router)
+api.add_router("/comms", comms_router)
+api.add_router("/webhooks", webhooks_router)

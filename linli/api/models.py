@@ -13,6 +13,24 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class Department(models.TextChoices):
+    CDC = "cdc", _("CDC (disease control)")
+    POLICE = "police", _("Police duty system")
+    STREET = "street", _("Street office")
+    HEALTH = "health", _("Health commission")
+    OTHER = "other", _("Other system")
+
+
+class Permission(models.TextChoices):
+    """What a token may do, on top of its account's role and scope ("token-scoped")."""
+
+    DISPATCH = "dispatch", _("send dispatched lists and read their results")
+    REPORTS = "reports", _("read the daily report")
+    WEBHOOKS = "webhooks", _("subscribe to webhooks")
+    BROADCASTS = "broadcasts", _("send broadcasts")
+    READ = "read", _("read registers (people masked)")
+
+
 class ApiToken(models.Model):
     """A bearer token for scripts and other systems. It acts as its service account (role + scope)."""
 
@@ -23,6 +41,13 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    department = models.CharField(_("department"), max_length=10, choices=Department.choices, blank=True)
+    # Permission values; empty: whatever the account's role allows (tokens made before permissions existed,
+    # and the create_api_token command without --allow).
+    permissions = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("API token")

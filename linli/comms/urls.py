@@ -1,9 +1,14 @@
 from django.urls import path
 
-from linli.comms import views
+from linli.comms.views import badges, broadcasts, incidents, notifications, outbox, questions
 
 app_name = "comms"
 urlpatterns = [
-    path("notifications/", views.inbox, name="inbox"),
-    path("notifications/read/", views.mark_read, name="mark_read"),
+    path("notifications/", notifications.inbox, name="inbox"),
+    path("notifications/read/", notifications.mark_read, name="mark_read"),
+    *outbox.urlpatterns,
+    *broadcasts.urlpatterns,
+    *questions.urlpatterns,
+    *incidents.urlpatterns,
+    *badges.urlpatterns,
 ]

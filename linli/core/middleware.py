@@ -28,6 +28,15 @@ OUTSIDE_PATHS = (
     "/r/",
     "/k/",
     "/p/",
+    # Communications' public pages: the notice board and a notice's confirmation link, a resident's
+    # question and an incident report (from the building's QR), a staff badge's check page; a volunteer's
+    # own badge and incident report.
+    "/notices/",
+    "/n/",
+    "/ask/",
+    "/i/",
+    "/b/",
+    "/badge/",
     "/imports/",
     "/logout/",
     "/login/",

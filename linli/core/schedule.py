@@ -25,4 +25,6 @@ PERIODIC = [
     Periodic("spot_check_draw", 900, "linli.health.jobs.spot_check_draw_job"),
     # The daily report is made once its hour (08:30 by default) has come; a later run finds it made.
     Periodic("daily_report", 300, "linli.reports.jobs.daily_report_job"),
+    # Messages for SMS, email, group robots and webhooks: retries coming due, leases of a dead worker.
+    Periodic("outbox_deliver", 15, "linli.comms.jobs.outbox_deliver_job"),
 ]

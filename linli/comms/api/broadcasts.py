@@ -1,0 +1,7 @@
+"""JSON API: broadcasts."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["comms"])
