@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from linli.api.services import api_token_user
+from linli.api.services import api_token_lookup
 from linli.core.request_context import origin_from_request, set_origin
 
 
@@ -13,9 +13,11 @@ class TokenAuth(HttpBearer):
     """`Authorization: Bearer TOKEN`; the request then acts as the token's service account."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_user(token)
-        if user is None:
+        found = api_token_lookup(token)
+        if found is None:
             return None
+        user = found.user
         request.user = user
+        request.api_token = found  # type: ignore[attr-defined]
         set_origin(origin_from_request(request, via="api"))
         return user

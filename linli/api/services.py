@@ -51,6 +51,12 @@ def api_token_create(
 
 
 def api_token_user(raw: str) -> User | None:
+    token = api_token_lookup(raw)
+    return token.user if token is not None else None
+
+
+def api_token_lookup(raw: str) -> ApiToken | None:
+    """The live token for `raw` (with its account), or None: unknown, revoked (at once) or account disabled."""
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw), revoked_at=None).first()
     if token is None or not token.user.is_active:
         return None
@@ -58,7 +64,7 @@ def api_token_user(raw: str) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def api_token_revoke(*, actor: User | None, token: ApiToken) -> None:

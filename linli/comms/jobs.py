@@ -12,3 +12,19 @@ def outbox_deliver_job() -> None:
     from linli.comms.outbox import deliver
 
     deliver()
+
+
+@task()
+def digest_job() -> None:
+    """Non-urgent messages held for people who asked for a digest: one summary each, when due."""
+    from linli.comms.preferences import digests_due
+
+    digests_due()
+
+
+@task()
+def broadcast_escalate_job() -> None:
+    """Residents who did not confirm a notice by its deadline: their building contact and grid worker knock."""
+    from linli.comms.broadcasts import broadcast_escalations_due
+
+    broadcast_escalations_due()

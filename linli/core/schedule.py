@@ -27,4 +27,6 @@ PERIODIC = [
     Periodic("daily_report", 300, "linli.reports.jobs.daily_report_job"),
     # Messages for SMS, email, group robots and webhooks: retries coming due, leases of a dead worker.
     Periodic("outbox_deliver", 15, "linli.comms.jobs.outbox_deliver_job"),
+    Periodic("notification_digest", 300, "linli.comms.jobs.digest_job"),
+    Periodic("broadcast_escalate", 300, "linli.comms.jobs.broadcast_escalate_job"),
 ]
