@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -286,3 +287,73 @@ def open_cached_dataset(
             old.unlink()
         snapshot_database(name, cache)
     return timer.seconds
+
+
+def _pg_admin(url: str) -> Any:
+    """An autocommit connection to the server's maintenance database, for CREATE/DROP DATABASE."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    return psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True)
+
+
+def _setup_django_on(url: str, env: dict[str, str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.update(env)
+    os.environ["DATABASE_URL"] = url
+    if sys.path[0] != str(ROOT):
+        sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def open_pg_dataset(
+    *, name: str, default_url: str, key: str, build: Callable[[], None], env: dict[str, str] | None = None
+) -> tuple[str, float]:
+    """A benchmark defined on PostgreSQL: its database with its data set, (url, seconds spent building, 0 if
+    cached). BENCH_DATABASE_URL when set (flushed and built again); otherwise `default_url`, created from a
+    template database (<name>_cache, kept while its comment equals `key`) so that each run starts from the
+    same state. `env` is set before Django starts (e.g. the SECRET_KEY that signs the data set's links)."""
+    env = env or {}
+    shared = os.environ.get("BENCH_DATABASE_URL")
+    if shared:
+        if not shared.startswith(("postgres://", "postgresql://")):
+            raise SystemExit(f"{name} is defined on PostgreSQL; BENCH_DATABASE_URL is {shared}")
+        os.environ.update(env)
+        open_database(name)  # migrated and flushed
+        with Timer() as timer:
+            build()
+        return shared, timer.seconds
+
+    url = default_url
+    db = urllib.parse.urlsplit(url).path.lstrip("/")
+    cache = f"{db}_cache"
+    with _pg_admin(url) as admin:
+        row = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [cache]
+        ).fetchone()
+        cached = row is not None and row[0] == key
+        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        if cached:
+            admin.execute(f'CREATE DATABASE "{db}" TEMPLATE "{cache}"')
+        else:
+            admin.execute(f'DROP DATABASE IF EXISTS "{cache}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{db}"')
+    _setup_django_on(url, env)
+    if cached:
+        log(f"database {db} copied from {cache} ({key})")
+        return url, 0.0
+    with Timer() as timer:
+        build()
+    from django.db import connection
+
+    connection.close()
+    with _pg_admin(url) as admin:
+        admin.execute(f'CREATE DATABASE "{cache}" TEMPLATE "{db}"')
+        admin.execute(f"COMMENT ON DATABASE \"{cache}\" IS '{key}'")
+    log(f"data set built in {timer.seconds:.1f} s and kept as {cache}")
+    return url, timer.seconds

@@ -73,7 +73,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from bench.common import (
     OUT_DIR,
@@ -86,7 +85,7 @@ from bench.common import (
     fingerprint,
     free_port,
     log,
-    open_database,
+    open_pg_dataset,
     query_logging_off,
     schema_fingerprint,
 )
@@ -128,29 +127,6 @@ TARGETS = {"ratio": Target(">=", 0.35), "p99_ms": Target("<=", 150), "errors": T
 # --- the database ----------------------------------------------------------------------------------
 
 
-def _admin(url: str) -> Any:
-    """An autocommit connection to the server's maintenance database, for CREATE/DROP DATABASE."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    return psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True)
-
-
-def _setup_django(url: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "true")
-    os.environ["SECRET_KEY"] = SECRET_KEY  # the server's: cookies and building links are signed with it
-    os.environ["CLIENT_IP_HEADER"] = "HTTP_X_FORWARDED_FOR"
-    os.environ["DATABASE_URL"] = url
-    if sys.path[0] != str(ROOT):
-        sys.path.insert(0, str(ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
-
-
 def dataset_key() -> str:
     return fingerprint(
         ROOT / "linli" / "registry" / "demo.py", extra=f"{schema_fingerprint()}:{DATASET_VERSION}"
@@ -159,46 +135,13 @@ def dataset_key() -> str:
 
 def open_pg_database() -> tuple[str, float]:
     """This benchmark's PostgreSQL database with its data set: (url, seconds spent building, 0 if cached)."""
-    shared = os.environ.get("BENCH_DATABASE_URL")
-    if shared:
-        if not shared.startswith(("postgres://", "postgresql://")):
-            raise SystemExit(f"{NAME} is defined on PostgreSQL; BENCH_DATABASE_URL is {shared}")
-        os.environ["SECRET_KEY"] = SECRET_KEY
-        os.environ["CLIENT_IP_HEADER"] = "HTTP_X_FORWARDED_FOR"
-        open_database(NAME)  # migrated and flushed
-        with Timer() as timer:
-            build_dataset()
-        return shared, timer.seconds
-
-    url = DEFAULT_URL
-    name = urllib.parse.urlsplit(url).path.lstrip("/")
-    cache = f"{name}_cache"
-    key = dataset_key()
-    with _admin(url) as admin:
-        row = admin.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [cache]
-        ).fetchone()
-        cached = row is not None and row[0] == key
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if cached:
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{cache}"')
-        else:
-            admin.execute(f'DROP DATABASE IF EXISTS "{cache}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-    _setup_django(url)
-    if cached:
-        log(f"database {name} copied from {cache} ({key})")
-        return url, 0.0
-    with Timer() as timer:
-        build_dataset()
-    from django.db import connection
-
-    connection.close()
-    with _admin(url) as admin:
-        admin.execute(f'CREATE DATABASE "{cache}" TEMPLATE "{name}"')
-        admin.execute(f"COMMENT ON DATABASE \"{cache}\" IS '{key}'")
-    log(f"data set built in {timer.seconds:.1f} s and kept as {cache}")
-    return url, timer.seconds
+    return open_pg_dataset(
+        name=NAME,
+        default_url=DEFAULT_URL,
+        key=dataset_key(),
+        build=build_dataset,
+        env={"SECRET_KEY": SECRET_KEY, "CLIENT_IP_HEADER": "HTTP_X_FORWARDED_FOR"},
+    )
 
 
 def build_dataset() -> None:

@@ -178,6 +178,31 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 # linli.health.selfreport.ASYNC_COMMIT); false: every report waits for its flush.
 SELF_REPORT_ASYNC_COMMIT = env_bool("SELF_REPORT_ASYNC_COMMIT", True)
 
+# Channels beyond the app (linli.comms). SMS goes through a gateway speaking linli.comms.channels.sms's HTTP
+# interface; "log:" writes messages to the log instead (the default while DEBUG, for the demo); empty: no SMS.
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "log:" if DEBUG else "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+# Where Linli asks the gateway whether it already has messages a dead worker may have sent (optional).
+SMS_GATEWAY_LOOKUP_URL = os.environ.get("SMS_GATEWAY_LOOKUP_URL", "")
+# Signs what Linli sends the gateway and checks what the gateway calls back with (receipts, replies).
+SMS_GATEWAY_SECRET = os.environ.get("SMS_GATEWAY_SECRET", "")
+SMS_SENDER = os.environ.get("SMS_SENDER", "【邻里】")
+# Email: SMTP when EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "linli@localhost")
+# Outbox delivery: attempts before a message is given up (and listed), the first retry's wait (doubling
+# after each failure), a worker's lease on the messages it took, messages per claim, and each call's timeout.
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 6))
+OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", 30))
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", 60))
+OUTBOX_BATCH = int(os.environ.get("OUTBOX_BATCH", 500))
+OUTBOX_PARALLEL = int(os.environ.get("OUTBOX_PARALLEL", 2))
+CHANNEL_TIMEOUT_SECONDS = float(os.environ.get("CHANNEL_TIMEOUT_SECONDS", 10))
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:

@@ -18,3 +18,6 @@ import warnings  # noqa: E402
 
 # WhiteNoise looks for collected static files, which tests never collect.
 warnings.filterwarnings("ignore", message="No directory at")
+# No SMS gateway unless a test starts a fake one; mail stays in memory unless a test points it at a fake server.
+SMS_GATEWAY_URL = ""
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

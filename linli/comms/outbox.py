@@ -14,20 +14,26 @@ A claim is a lease: the row is `sending` until lease_until. A worker killed mid-
 that state; when the lease runs out another worker takes them again. Whether the killed worker's last
 call reached the gateway is unknown, so the message goes again with the same key (the SMS message `id`,
 the webhook's X-Linli-Delivery): receivers drop a repeat of a key they have seen, and the person is
-reached once. Nothing queued is lost; a message is only ever marked sent after its channel accepted it.
+reached once. Nothing queued is lost; a message is only ever marked sent after its channel accepted it. A worker
+restarted on the same machine takes back a dead one's messages at once (claimed_by names the process), and
+for SMS first asks the gateway which of them it already has (SMS_GATEWAY_LOOKUP_URL), so none is sent twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import os
 import random
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,7 +46,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 6))
 BACKOFF_SECONDS = float(getattr(settings, "OUTBOX_BACKOFF_SECONDS", 30))
 LEASE_SECONDS = int(getattr(settings, "OUTBOX_LEASE_SECONDS", 60))
-BATCH = int(getattr(settings, "OUTBOX_BATCH", 200))
+BATCH = int(getattr(settings, "OUTBOX_BATCH", 500))
+# Delivery jobs queued at most for one fan-out: about the number of task workers.
+PARALLEL = int(getattr(settings, "OUTBOX_PARALLEL", 2))
 
 Status = OutboxMessage.Status
 
@@ -68,7 +76,7 @@ class Outgoing:
 _COLUMNS = [
     "key", "channel", "status", "address", "endpoint_id", "user_id", "resident_id", "broadcast_id",
     "community_id", "title", "body", "url", "payload", "urgent", "attempts", "next_attempt_at",
-    "lease_until", "created_at", "sent_at", "delivered_at", "provider_id", "last_error",
+    "lease_until", "claimed_by", "created_at", "sent_at", "delivered_at", "provider_id", "last_error",
 ]  # fmt: skip
 
 
@@ -91,21 +99,24 @@ def outbox_enqueue(messages: Iterable[Outgoing], *, kick: bool = True) -> int:
         (
             m.key[:120], m.channel, Status.QUEUED, m.address[:300], m.endpoint_id, m.user_id, m.resident_id,
             m.broadcast_id, m.community_id, m.title[:300], m.body, m.url[:500], m.payload, m.urgent, 0,
-            m.not_before or now, None, now, None, None, "", "",
+            m.not_before or now, None, "", now, None, None, "", "",
         )
         for key, m in wanted.items()
         if key not in existing
     ]  # fmt: skip
     insert_rows(OutboxMessage, _COLUMNS, rows)
     if rows and kick:
-        transaction.on_commit(_kick)
+        # A big fan-out is shared by several workers (each job takes disjoint batches until none is left).
+        jobs = min(PARALLEL, 1 + len(rows) // (2 * BATCH))
+        transaction.on_commit(lambda: _kick(jobs))
     return len(rows)
 
 
-def _kick() -> None:
+def _kick(jobs: int = 1) -> None:
     from linli.comms.jobs import outbox_deliver_job
 
-    outbox_deliver_job.enqueue()
+    for _ in range(jobs):
+        outbox_deliver_job.enqueue()
 
 
 def robots_post(
@@ -195,24 +206,70 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
+@functools.cache
+def worker_identity() -> str:
+    """This process, as recorded on the messages it holds: host, pid and the process's start time (so a
+    reused pid is not mistaken for the old process)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid())}"
+
+
+def _start_ticks(pid: int) -> str:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return text[text.rfind(")") + 2 :].split()[19]
+
+
+def _dead_here(now: dt.datetime) -> list[str]:
+    """Workers on this machine that hold messages and are no longer running (killed, crashed)."""
+    host = socket.gethostname()
+    holders = (
+        OutboxMessage.objects.filter(
+            status=Status.SENDING, lease_until__gt=now, claimed_by__startswith=f"{host}:"
+        )
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
+    dead = []
+    for holder in holders:
+        _host, pid, ticks = [*holder.rsplit(":", 2), "", ""][:3]
+        if not pid.isdigit() or _start_ticks(int(pid)) != ticks or not ticks:
+            dead.append(holder)
+    return dead
+
+
 def claim(batch: int = BATCH, *, now: dt.datetime | None = None) -> list[OutboxMessage]:
-    """Take up to `batch` due messages (queued and due, or sending with an expired lease) for this worker:
-    they become `sending` until now + LEASE_SECONDS. Several workers on several machines take disjoint
-    rows (SKIP LOCKED on PostgreSQL; SQLite has one writer at a time)."""
+    """Take up to `batch` due messages for this worker: queued and due; or `sending` but abandoned (the
+    lease ran out, or the worker holding it on this machine is gone). They become `sending` until now +
+    LEASE_SECONDS. Several workers on several machines take disjoint rows (SKIP LOCKED on PostgreSQL;
+    SQLite has one writer at a time). Abandoned messages come back with `in_doubt` set: their last call may
+    or may not have reached the channel."""
     now = now or _now()
     lease = now + dt.timedelta(seconds=LEASE_SECONDS)
-    due = Q(status=Status.QUEUED, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lte=now)
+    abandoned = Q(status=Status.SENDING, lease_until__lte=now)
+    dead = _dead_here(now)
+    if dead:
+        abandoned |= Q(status=Status.SENDING, claimed_by__in=dead)
+    due = Q(status=Status.QUEUED, next_attempt_at__lte=now) | abandoned
     with transaction.atomic():
-        ids = list(
+        rows = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(due)
             .order_by("next_attempt_at", "id")
-            .values_list("id", flat=True)[:batch]
+            .values_list("id", "status")[:batch]
         )
-        if not ids:
+        if not rows:
             return []
-        OutboxMessage.objects.filter(pk__in=ids).update(status=Status.SENDING, lease_until=lease)
-    return list(OutboxMessage.objects.filter(pk__in=ids).select_related("endpoint").order_by("id"))
+        ids = [pk for pk, _status in rows]
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, lease_until=lease, claimed_by=worker_identity()[:100]
+        )
+    in_doubt = {pk for pk, status in rows if status == Status.SENDING}
+    messages = list(OutboxMessage.objects.filter(pk__in=ids).select_related("endpoint").order_by("id"))
+    for m in messages:
+        m.in_doubt = m.pk in in_doubt  # type: ignore[attr-defined]
+    return messages
 
 
 def deliver(batch: int = BATCH, *, rounds: int | None = None) -> int:
@@ -233,16 +290,22 @@ def deliver(batch: int = BATCH, *, rounds: int | None = None) -> int:
 
 
 def record(messages: Sequence[OutboxMessage], results: dict[int, Any]) -> None:
-    """Write each message's outcome: results[id] is a channels.Result."""
+    """Write each message's outcome: results[id] is a channels.Result. Only rows still `sending` change (a
+    row whose lease ran out and that another worker took meanwhile is that worker's to record: its lease is
+    another)."""
     now = _now()
-    sent: dict[str, list[int]] = {}
+    sent: list[int] = []
+    with_provider: list[OutboxMessage] = []
     endpoint_ok: set[int] = set()
     endpoint_failed: dict[int, str] = {}
     with transaction.atomic():
         for m in messages:
             result = results.get(m.pk)
             if result is not None and result.ok:
-                sent.setdefault(result.provider_id, []).append(m.pk)
+                sent.append(m.pk)
+                if result.provider_id:
+                    m.provider_id = result.provider_id
+                    with_provider.append(m)
                 if m.endpoint_id:
                     endpoint_ok.add(m.endpoint_id)
                 continue
@@ -251,22 +314,30 @@ def record(messages: Sequence[OutboxMessage], results: dict[int, Any]) -> None:
             if m.endpoint_id:
                 endpoint_failed[m.endpoint_id] = error
             if (result is not None and result.permanent) or attempts >= MAX_ATTEMPTS:
-                OutboxMessage.objects.filter(pk=m.pk, status=Status.SENDING).update(
-                    status=Status.DEAD, attempts=attempts, last_error=error, lease_until=None
-                )
+                OutboxMessage.objects.filter(
+                    pk=m.pk, status=Status.SENDING, lease_until=m.lease_until
+                ).update(status=Status.DEAD, attempts=attempts, last_error=error, lease_until=None)
             else:
-                OutboxMessage.objects.filter(pk=m.pk, status=Status.SENDING).update(
+                OutboxMessage.objects.filter(
+                    pk=m.pk, status=Status.SENDING, lease_until=m.lease_until
+                ).update(
                     status=Status.QUEUED,
                     attempts=attempts,
                     last_error=error,
                     lease_until=None,
                     next_attempt_at=now + backoff(attempts),
                 )
-        for provider_id, ids in sent.items():
+        leases = {m.pk: m.lease_until for m in messages}
+        by_lease: dict[Any, list[int]] = {}
+        for pk in sent:
+            by_lease.setdefault(leases[pk], []).append(pk)
+        for lease, ids in by_lease.items():
             for start in range(0, len(ids), 5000):
-                OutboxMessage.objects.filter(pk__in=ids[start : start + 5000], status=Status.SENDING).update(
-                    status=Status.SENT, sent_at=now, provider_id=provider_id, lease_until=None, last_error=""
-                )
+                OutboxMessage.objects.filter(
+                    pk__in=ids[start : start + 5000], status=Status.SENDING, lease_until=lease
+                ).update(status=Status.SENT, sent_at=now, lease_until=None, last_error="", claimed_by="")
+        if with_provider:
+            OutboxMessage.objects.bulk_update(with_provider, ["provider_id"], batch_size=500)
         if endpoint_ok:
             ChannelEndpoint.objects.filter(pk__in=endpoint_ok).update(last_success_at=now)
         for endpoint_id, error in endpoint_failed.items():
@@ -305,7 +376,3 @@ def mark_failed(*, keys: Iterable[str], error: str) -> int:
         .exclude(status=Status.DELIVERED)
         .update(status=Status.DEAD, last_error=error[:500], lease_until=None)
     )
-
-
-def vendor_is_postgres() -> bool:
-    return connection.vendor == "postgresql"

@@ -1,4 +1,5 @@
-"""Sending notifications. Every app calls notify(); delivery channels plug in behind it later."""
+"""Sending notifications. Every app calls notify()/notify_many(): the in-app list, and the outbox for each
+person's other channels (SMS, email) by their preferences."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ class Message:
 
 
 def notify_many(messages: Iterable[Message]) -> int:
-    """Queue many messages in one insert (the deadline scan sends thousands per pass)."""
+    """Write many notifications in one insert (the deadline scan sends thousands per pass), and queue them on
+    each person's other channels by their preferences (comms.preferences)."""
+    messages = list(messages)
     rows = [
         Notification(
             user_id=m.user_id,
@@ -35,6 +38,9 @@ def notify_many(messages: Iterable[Message]) -> int:
         for m in messages
     ]
     Notification.objects.bulk_create(rows, batch_size=1000)
+    from linli.comms.preferences import messages_for_channels
+
+    messages_for_channels(messages, [n.pk for n in rows])
     return len(rows)
 
 

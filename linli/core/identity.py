@@ -163,6 +163,16 @@ def normalize_phone(raw: object) -> str:
     )
 
 
+def mobile_number(raw: object) -> str | None:
+    """The mobile number in `raw` (11 digits), or None when it is empty, a landline or not a phone: who can
+    get an SMS."""
+    try:
+        text = normalize_phone(raw)
+    except InvalidIdentity:
+        return None
+    return text if MOBILE_RE.match(text) else None
+
+
 def normalize_optional_phone(raw: object) -> str:
     """A phone that may be left blank: "" for an empty cell or field, otherwise as normalize_phone."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):

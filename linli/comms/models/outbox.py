@@ -103,6 +103,9 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The worker holding the lease (host:pid:start): a worker restarted on the same machine takes back at
+    # once what a dead one there held, rather than waiting for the lease to run out.
+    claimed_by = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

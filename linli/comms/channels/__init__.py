@@ -1,0 +1,58 @@
+"""Delivery channels. Each takes a batch of outbox messages and says, per message, whether it went:
+`Result(ok=True)`, or a failure that is retried (`permanent=False`: a timeout, a 5xx, a rate limit) or not
+(`permanent=True`: a wrong number, an invalid robot key, a 4xx). A channel that raises fails its own batch
+only; send_messages never raises."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from linli.comms.models import Channel, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    error: str = ""
+    permanent: bool = False
+    provider_id: str = ""
+
+
+OK = Result(ok=True)
+
+
+def failure(error: str, *, permanent: bool = False) -> Result:
+    return Result(ok=False, error=error[:500], permanent=permanent)
+
+
+def send_messages(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
+    """Send a claimed batch, grouped by channel (and by robot or webhook endpoint)."""
+    from linli.comms.channels import email, robots, sms, webhook
+
+    senders = {
+        Channel.SMS: sms.send,
+        Channel.EMAIL: email.send,
+        Channel.WECOM: robots.send_wecom,
+        Channel.DINGTALK: robots.send_dingtalk,
+        Channel.WEBHOOK: webhook.send,
+    }
+    groups: dict[tuple[str, int | None], list[OutboxMessage]] = defaultdict(list)
+    for m in messages:
+        groups[(m.channel, m.endpoint_id)].append(m)
+    results: dict[int, Result] = {}
+    for (channel, _endpoint), group in groups.items():
+        sender = senders.get(channel)  # type: ignore[call-overload]
+        if sender is None:
+            results.update({m.pk: failure(f"unknown channel {channel}", permanent=True) for m in group})
+            continue
+        try:
+            results.update(sender(group))
+        except Exception as exc:  # a broken channel must not stop the others
+            log.exception("channel %s failed", channel)
+            results.update({m.pk: failure(f"{type(exc).__name__}: {exc}") for m in group})
+    return results
