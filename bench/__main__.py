@@ -38,6 +38,7 @@ BENCHMARKS = [
     "checkin",
     "self_report_load",
     "daily_report",
+    "broadcast_fanout",
 ]
 
 

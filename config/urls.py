@@ -11,6 +11,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", core_views.audit_log, name="audit"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", core_views.favicon),
     # First among the apps: a whole community's residents post their morning reports to /r/…, and every
     # pattern tried before it costs each of those requests (all apps are mounted at the root).
     path("", include("linli.health.urls")),
@@ -27,4 +29,5 @@ urlpatterns = [
     path("", include("linli.epidemic.urls")),
     path("", include("linli.screening.urls")),
     path("", include("linli.reports.urls")),
+    path("", include("linli.api.urls")),
 ]

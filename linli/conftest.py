@@ -32,10 +32,11 @@ def english() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_flood_counts() -> None:
-    """The self-report pages count posts per address in memory; every test starts from zero."""
-    from linli.health.selfreport import _POSTS
+    """Public pages count posts per address in memory (core.ratelimit.LocalWindow); every test starts from
+    zero."""
+    from linli.core.ratelimit import reset_local_windows
 
-    _POSTS.reset()
+    reset_local_windows()
 
 
 @pytest.fixture

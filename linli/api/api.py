@@ -7,7 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from linli.api.audit import audit_calls
 from linli.api.auth import TokenAuth
+from linli.api.docs import DESCRIPTION, TAGS, LocalSwagger, webhooks_section
 from linli.comms.api import router as comms_router
 from linli.comms.api import webhooks_router
 from linli.epidemic.api import router as epidemic_router
@@ -24,10 +26,14 @@ from linli.volunteers.api import router as volunteers_router
 api = NinjaAPI(
     title="Linli API",
     version="1",
-    description="Community emergency preparedness and response. Authenticate with `Authorization: Bearer TOKEN`.",
+    description=DESCRIPTION,
     auth=[TokenAuth(), django_auth],
     urls_namespace="api",
+    docs=LocalSwagger(),
+    openapi_extra={"webhooks": webhooks_section(), "tags": TAGS},
 )
+# Every call in the audit log, the refused ones (401) included: "view" mode wraps authentication too.
+api.add_decorator(audit_calls, mode="view")
 
 
 @api.exception_handler(PermissionDenied)

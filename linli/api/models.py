@@ -56,6 +56,15 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def allows(self, permission: str) -> bool:
+        """Whether the token was given `permission`; a token without any listed permission predates them and
+        is limited by its account's role alone."""
+        return not self.permissions or permission in self.permissions
+
     @staticmethod
     def generate() -> str:
         return "lnl_" + secrets.token_urlsafe(32)

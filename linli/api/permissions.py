@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from linli.api.models import ApiToken
+from linli.api.models import ApiToken, Permission
 
 
 def request_token(request: HttpRequest) -> ApiToken | None:
@@ -17,5 +17,9 @@ def require_permission(request: HttpRequest, permission: str) -> None:
     """Raise PermissionDenied (403) when the request's token lacks `permission` (an api.models.Permission
     value). Tokens without any listed permission are those made before permissions: their role decides."""
     token = request_token(request)
-    if token is not None and token.permissions and permission not in token.permissions:
-        raise PermissionDenied(f"this token may not use {permission}")
+    if token is not None and not token.allows(permission):
+        what = Permission(permission).label if permission in Permission.values else permission
+        raise PermissionDenied(
+            f'this token was not given the "{permission}" permission ({what}); '
+            "ask the administrator who issued it for a token that has it"
+        )

@@ -129,6 +129,7 @@ def robots_post(
     team: str = "",
     urgent: bool = False,
     kinds: Sequence[str] = (Channel.WECOM, Channel.DINGTALK),
+    broadcast_id: int | None = None,
 ) -> int:
     """Post to the community's WeCom/DingTalk group robots (with `team`: that team's groups and the
     community-wide ones). `key` is made unique per robot."""
@@ -146,6 +147,7 @@ def robots_post(
             url=url,
             urgent=urgent,
             community_id=community_id,
+            broadcast_id=broadcast_id,
         )
         for e in endpoints.only("pk", "kind")
     )

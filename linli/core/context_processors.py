@@ -12,7 +12,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     if user.is_outside:
-        items = [("me", _("My page"), reverse("volunteers:me"))]
+        items = [
+            ("me", _("My page"), reverse("volunteers:me")),
+            ("badge", _("My badge"), reverse("comms:my_badge")),
+        ]
         if user.role == "enterprise":
             items.append(("enrol", _("Enrol employees"), reverse("volunteers:enrol")))
         elif _testing_open(user):
@@ -29,6 +32,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("screening", _("Mass testing"), reverse("screening:campaigns")),
         ("health", _("Health monitoring"), reverse("health:board")),
         ("reports", _("Daily report"), reverse("reports:daily")),
+        ("comms", _("Communications"), reverse("comms:hub")),
         ("residents", _("Residents"), reverse("registry:residents")),
         ("buildings", _("Buildings"), reverse("registry:buildings")),
     ]

@@ -160,6 +160,7 @@ class AuditLog(models.Model):
         TOKEN = "token", _("API token")
         STOCK = "stock", _("stock movement")
         SELF_REPORT = "self_report", _("health self-report")
+        API = "api", _("API call")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

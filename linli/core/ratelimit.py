@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 from django.db import connection
 
@@ -51,6 +52,7 @@ class LocalWindow:
         self._window = -1
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
+        _WINDOWS.add(self)
 
     def hit(self, key: str, now: float | None = None) -> bool:
         window = int((time.time() if now is None else now) // self.window_seconds)
@@ -64,3 +66,12 @@ class LocalWindow:
     def reset(self) -> None:
         with self._lock:
             self._window, self._hits = -1, {}
+
+
+_WINDOWS: weakref.WeakSet[LocalWindow] = weakref.WeakSet()
+
+
+def reset_local_windows() -> None:
+    """Forget every in-process count (each test starts from zero)."""
+    for window in list(_WINDOWS):
+        window.reset()

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Router, Schema, Status, UploadedFile
 
+from linli.api.models import Permission
+from linli.api.permissions import require_permission
 from linli.core.excel import XLSX_CONTENT_TYPE
 from linli.core.http import actor_of
 from linli.core.spreadsheet import SpreadsheetError
@@ -107,6 +109,7 @@ def dispatch_list_create(
     """Send a dispatched list (multipart `file`: .xlsx, .xls or .csv). Every record is matched to the
     registry and routed as a verification task at once. `control_type` (a key such as `close_contact`)
     applies to records without a type column. The same file again is refused with 409 and the first batch."""
+    require_permission(request, Permission.DISPATCH)
     actor = actor_of(request)
     target = community_get(actor, community)
     if not can_send_lists(actor):
@@ -148,6 +151,7 @@ def dispatch_list_create(
 @router.get("/dispatch-lists/{batch_id}", response=BatchOut)
 def dispatch_list_detail(request: HttpRequest, batch_id: int) -> BatchOut:
     """Progress against the deadline, and every row's outcome with its evidence and verification."""
+    require_permission(request, Permission.DISPATCH)
     actor = actor_of(request)
     batch = sel.batch_get(actor, batch_id)
     records = sel.records_for(actor).filter(batch=batch)
@@ -202,6 +206,7 @@ def dispatch_list_detail(request: HttpRequest, batch_id: int) -> BatchOut:
 @router.get("/dispatch-lists/{batch_id}/report.xlsx")
 def dispatch_list_report(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The return report (回传表) as .xlsx: each row as sent, its match and what the worker found."""
+    require_permission(request, Permission.DISPATCH)
     actor = actor_of(request)
     batch = sel.batch_get(actor, batch_id)
     response = HttpResponse(return_report_export(actor, batch), content_type=XLSX_CONTENT_TYPE)

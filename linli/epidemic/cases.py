@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.comms.services import notify
+from linli.comms.webhooks import case_created as webhook_case_created
 from linli.core.access import scope_q
 from linli.core.audit import audit_record
 from linli.core.clock import local_at
@@ -259,6 +260,8 @@ def case_open(
                 actor=actor,
                 reason=control_type.name,
             )
+            # Departments subscribed to case.created (the CDC) hear of it once this commits.
+            webhook_case_created(case)
     except IntegrityError as exc:  # two workers opened a case for the same person at the same moment
         current = ControlCase.objects.filter(resident=resident, status=ControlCase.Status.ACTIVE).first()
         if current is None:

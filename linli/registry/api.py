@@ -5,6 +5,8 @@ from django.http import HttpRequest
 from ninja import File, Query, Router, Status, UploadedFile
 from ninja.errors import HttpError
 
+from linli.api.models import Permission
+from linli.api.permissions import require_permission
 from linli.core.imports import ImportRefused, import_commit, import_create, import_preview
 from linli.core.models import ImportJob, User
 from linli.registry.io import RESIDENT_KIND
@@ -59,6 +61,7 @@ def resident_out(r: Resident) -> ResidentOut:
 
 @router.get("/communities", response=list[CommunityOut])
 def communities(request: HttpRequest) -> list[CommunityOut]:
+    require_permission(request, Permission.READ)
     return [
         CommunityOut(
             code=c.code,
@@ -83,6 +86,7 @@ def residents(
     page: Query[int] = 1,  # type: ignore[type-arg]
     page_size: Query[int] = 50,  # type: ignore[type-arg]
 ) -> ResidentPage:
+    require_permission(request, Permission.READ)
     actor = _actor(request)
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise HttpError(400, f"page must be ≥ 1 and page_size between 1 and {MAX_PAGE_SIZE}")
@@ -102,11 +106,13 @@ def residents(
 
 @router.get("/residents/{resident_id}", response=ResidentOut)
 def resident_detail(request: HttpRequest, resident_id: int) -> ResidentOut:
+    require_permission(request, Permission.READ)
     return resident_out(resident_get(_actor(request), resident_id))
 
 
 @router.post("/residents/{resident_id}/reveal", response={200: RevealOut, 400: ErrorOut, 403: ErrorOut})
 def resident_reveal_api(request: HttpRequest, resident_id: int, body: RevealIn) -> Status:
+    require_permission(request, Permission.READ)
     actor = _actor(request)
     resident = resident_get(actor, resident_id)
     if body.field not in REVEALABLE:

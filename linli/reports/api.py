@@ -12,6 +12,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
+from linli.api.models import Permission
+from linli.api.permissions import require_permission
 from linli.core.http import actor_of, error_text
 from linli.reports import selectors as sel
 
@@ -133,6 +135,7 @@ class DailyReportOut(Schema):
 def daily(request: HttpRequest, scope: str = "", date: str = "") -> dict[str, object] | Status:
     """A grid's, community's or street's daily report (防控日报) for a date: the stored snapshot, or
     computed live for a date without one."""
+    require_permission(request, Permission.REPORTS)
     actor = actor_of(request)
     if date:
         try:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from linli.comms.models import Notification
 from linli.comms.services import Message, notify, notify_many
+from linli.comms.webhooks import response_activated as webhook_response_activated
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
 from linli.plans.models import LEVELS, Phase, Plan, Position, PositionRole
@@ -157,6 +158,8 @@ def response_activate(
             target=response,
             detail=f"plan {plan.pk} v{plan.version} level {level}{' drill' if drill else ''}",
         )
+        # Departments subscribed to response.activated (police, street office) hear of it once this commits.
+        webhook_response_activated(response)
         _notify_assigned(response, assignments)
     return response
 

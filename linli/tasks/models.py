@@ -51,6 +51,9 @@ class Task(models.Model):
         HEALTH = "health", _("health report follow-up")
         PHARMACY = "pharmacy", _("pharmacy report")
         KEY_SITE = "key_site", _("key site")
+        QUESTION = "question", _("resident question")
+        INCIDENT = "incident", _("incident report")
+        BROADCAST = "broadcast", _("notice not confirmed")
 
     # community and assignee lead composite indexes below; done_by is never looked up by itself. Each index
     # less is a write less for every task a dispatched list or an activation creates.

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -70,20 +70,28 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# Where a task's "from" link goes: the page of what it came from.
+_SOURCE_PAGES = {
+    Task.Source.RESPONSE: "response:detail",
+    Task.Source.SCREENING: "screening:campaign",
+    Task.Source.VISIT: "health:visit_detail",
+    Task.Source.HEALTH: "health:resident_reports",
+    Task.Source.KEY_SITE: "health:keysite",
+    Task.Source.PHARMACY: "health:pharmacy_report",
+    Task.Source.QUESTION: "comms:question",
+    Task.Source.INCIDENT: "comms:incident",
+    Task.Source.BROADCAST: "comms:broadcast",
+}
+
+
 def _source_url(task: Task) -> str:
-    if task.source == Task.Source.RESPONSE and task.source_id:
-        return reverse("response:detail", args=[task.source_id])
-    if task.source == Task.Source.SCREENING and task.source_id:
-        return reverse("screening:campaign", args=[task.source_id])
-    if task.source == Task.Source.VISIT and task.source_id:
-        return reverse("health:visit_detail", args=[task.source_id])
-    if task.source == Task.Source.HEALTH and task.source_id:
-        return reverse("health:resident_reports", args=[task.source_id])
-    if task.source == Task.Source.KEY_SITE and task.source_id:
-        return reverse("health:keysite", args=[task.source_id])
-    if task.source == Task.Source.PHARMACY and task.source_id:
-        return reverse("health:pharmacy_report", args=[task.source_id])
-    return ""
+    page = _SOURCE_PAGES.get(Task.Source(task.source)) if task.source in Task.Source.values else None
+    if page is None or not task.source_id:
+        return ""
+    try:
+        return reverse(page, args=[task.source_id])
+    except NoReverseMatch:
+        return ""
 
 
 _SOURCE_LABELS = {
@@ -92,6 +100,9 @@ _SOURCE_LABELS = {
     Task.Source.HEALTH: gettext_lazy("Health reports"),
     Task.Source.KEY_SITE: gettext_lazy("Key site"),
     Task.Source.PHARMACY: gettext_lazy("Pharmacy report"),
+    Task.Source.QUESTION: gettext_lazy("Resident question"),
+    Task.Source.INCIDENT: gettext_lazy("Incident"),
+    Task.Source.BROADCAST: gettext_lazy("Notice"),
 }
 
 

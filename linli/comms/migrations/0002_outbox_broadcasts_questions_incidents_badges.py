@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
             name='Incident',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('fire', 'fire or smoke'), ('water', 'flooding or water leak'), ('power', 'power cut'), ('gas', 'gas smell'), ('injury', 'someone hurt or ill'), ('security', 'security'), ('structure', 'damage to a building'), ('other', 'something else')], max_length=10, verbose_name='what happened')),
+                ('kind', models.CharField(choices=[('fire', 'fire or smoke'), ('water', 'flooding or water leak'), ('power', 'power cut'), ('gas', 'gas smell'), ('injury', 'someone hurt or ill'), ('lift', 'someone trapped in a lift'), ('security', 'theft, fight or intruder'), ('structure', 'damage to a building'), ('other', 'something else')], max_length=10, verbose_name='what happened')),
                 ('description', models.TextField(blank=True, verbose_name='description')),
                 ('place', models.CharField(blank=True, max_length=100, verbose_name='place')),
                 ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),

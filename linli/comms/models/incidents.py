@@ -18,7 +18,8 @@ class Incident(models.Model):
         POWER = "power", _("power cut")
         GAS = "gas", _("gas smell")
         INJURY = "injury", _("someone hurt or ill")
-        SECURITY = "security", _("security")
+        LIFT = "lift", _("someone trapped in a lift")
+        SECURITY = "security", _("theft, fight or intruder")
         STRUCTURE = "structure", _("damage to a building")
         OTHER = "other", _("something else")
 
@@ -67,8 +68,29 @@ class Incident(models.Model):
         verbose_name_plural = _("incidents")
         indexes = [models.Index(fields=["community", "status", "-created_at"])]
 
+    OPEN_STATUSES = (Status.NEW, Status.TRIAGED)
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.place or ''}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def on_plan(self) -> bool:
+        return self.plan_x is not None and self.plan_y is not None
+
+    @property
+    def where(self) -> str:
+        """Where it is, as people say it: "Building 3 · unit 2 stairwell", "underground garage", or the GPS
+        fix when that is all there is."""
+        parts = [str(self.building)] if self.building_id else []
+        if self.place:
+            parts.append(self.place)
+        if not parts and self.latitude is not None and self.longitude is not None:
+            parts.append(str(_("location from the phone")))
+        return " · ".join(parts) or str(_("place not given"))
 
 
 class IncidentMedia(models.Model):

@@ -58,6 +58,13 @@ class Command(BaseCommand):
                     self.stdout.write(
                         "  health: two weeks of self-reports, today's so far, spot checks, key sites, visits"
                     )
+                from linli.comms.demo import seed_demo_comms
+
+                if seed_demo_comms():
+                    self.stdout.write(
+                        "  communications: notices and confirmations, residents' questions and the FAQ, "
+                        "incidents on the site plan, staff badges, departments' API tokens and webhooks"
+                    )
                 from linli.reports.demo import seed_demo_reports
 
                 if seed_demo_reports():
