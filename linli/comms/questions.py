@@ -41,7 +41,7 @@ from linli.comms.models import Channel, FaqEntry, Notification, Question
 from linli.comms.outbox import Outgoing, outbox_enqueue, robots_post
 from linli.comms.services import Message, notify_many
 from linli.core.access import acts, community_ids_in_scope, scope_q
-from linli.core.audit import audit_record
+from linli.core.audit import audit_record, reveal_logged
 from linli.core.identity import MOBILE_RE, InvalidIdentity, normalize_phone
 from linli.core.models import AuditLog, User
 from linli.registry.models import Building, Community
@@ -865,16 +865,13 @@ def question_reroute(*, actor: User, question: Question, team: str, site_url: st
 
 def question_phone_reveal(*, actor: User, question: Question) -> str:
     """The resident's full phone number, to call them back; logged."""
-    if not actor.can_reveal:
-        raise PermissionDenied(_("Your role may not see full ID numbers or phone numbers."))
-    audit_record(
+    return reveal_logged(
         actor=actor,
-        action=AuditLog.Action.REVEAL,
         target=question,
+        value=question.phone,
         detail=_("phone"),
         community_id=question.community_id,
     )
-    return question.phone
 
 
 # --- staff: the FAQ ---------------------------------------------------------------------------------------

@@ -72,3 +72,30 @@ def audit_record(
         detail=detail[:500],
         changes=changes or {},
     )
+
+
+def reveal_logged(
+    *,
+    actor: User,
+    target: models.Model,
+    value: str,
+    detail: str,
+    target_label: str = "",
+    community_id: int | None = None,
+) -> str:
+    """A full ID number or phone for a role that may see one (else PermissionDenied), with its audit row.
+    The caller has loaded `target` in the actor's scope."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
+
+    if not actor.can_reveal:
+        raise PermissionDenied(_("Your role may not see full ID numbers or phone numbers."))
+    audit_record(
+        actor=actor,
+        action=AuditLog.Action.REVEAL,
+        target=target,
+        target_label=target_label,
+        detail=detail,
+        community_id=community_id,
+    )
+    return value

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from linli.core.audit import audit_record, diff
+from linli.core.audit import audit_record, diff, reveal_logged
 from linli.core.identity import parse_id_number
 from linli.core.models import User
 from linli.registry.models import RECORDED_KINDS, Building, Entrance, Household, Resident, SpecialCare
@@ -125,13 +125,10 @@ def resident_reveal(*, actor: User, resident: Resident, field: str) -> str:
     """The full value of one sensitive field, logged. The caller has already loaded the resident in scope."""
     if field not in REVEALABLE:
         raise ValueError(field)
-    if not actor.can_reveal:
-        raise PermissionDenied(_("Your role may not see full ID numbers or phone numbers."))
     label = {"id_number": _("ID number"), "phone": _("phone"), "contact_phone": _("family contact phone")}[
         field
     ]
-    audit_record(actor=actor, action="reveal", target=resident, detail=str(label))
-    return str(getattr(resident, field))
+    return reveal_logged(actor=actor, target=resident, value=str(getattr(resident, field)), detail=str(label))
 
 
 def resident_reveal_for_edit(*, actor: User, resident: Resident) -> None:

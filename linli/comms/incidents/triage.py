@@ -21,7 +21,7 @@ from linli.comms.incidents.common import absolute, site_text
 from linli.comms.models import Incident, Notification
 from linli.comms.services import Message, notify_many
 from linli.core.access import acts, community_ids_in_scope
-from linli.core.audit import audit_record
+from linli.core.audit import audit_record, reveal_logged
 from linli.core.models import AuditLog, User
 from linli.epidemic.selectors import routing_for
 from linli.plans.models import LEVELS, Plan
@@ -435,14 +435,11 @@ def incident_locate(*, actor: User, incident: Incident, x: object, y: object) ->
 
 def incident_reveal_phone(*, actor: User, incident: Incident) -> str:
     """The reporter's full phone, to call them back; logged."""
-    if not actor.can_reveal:
-        raise PermissionDenied(_("Your role may not see full ID numbers or phone numbers."))
-    audit_record(
+    return reveal_logged(
         actor=actor,
-        action=AuditLog.Action.REVEAL,
         target=incident,
+        value=incident.reporter_phone,
         target_label=f"#{incident.pk} {incident.get_kind_display()}",
         detail=site_text(gettext_noop("reporter's phone")),
         community_id=incident.community_id,
     )
-    return incident.reporter_phone
