@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.http import next_url
@@ -102,7 +102,7 @@ _SOURCE_LABELS = {
     Task.Source.PHARMACY: gettext_lazy("Pharmacy report"),
     Task.Source.QUESTION: gettext_lazy("Resident question"),
     Task.Source.INCIDENT: gettext_lazy("Incident"),
-    Task.Source.BROADCAST: gettext_lazy("Notice"),
+    Task.Source.BROADCAST: pgettext_lazy("notice", "Notice"),
 }
 
 
