@@ -202,6 +202,8 @@ OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", 60))
 OUTBOX_BATCH = int(os.environ.get("OUTBOX_BATCH", 500))
 OUTBOX_PARALLEL = int(os.environ.get("OUTBOX_PARALLEL", 2))
 CHANNEL_TIMEOUT_SECONDS = float(os.environ.get("CHANNEL_TIMEOUT_SECONDS", 10))
+# Departments' webhooks may not point at this server (127.0.0.1) unless allowed (tests, a one-machine demo).
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -21,3 +21,5 @@ warnings.filterwarnings("ignore", message="No directory at")
 # No SMS gateway unless a test starts a fake one; mail stays in memory unless a test points it at a fake server.
 SMS_GATEWAY_URL = ""
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The fake receivers of the tests listen on 127.0.0.1.
+WEBHOOK_ALLOW_LOOPBACK = True

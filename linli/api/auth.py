@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from linli.api.permissions import require_permission_for_path
 from linli.api.services import api_token_lookup
 from linli.core.request_context import origin_from_request, set_origin
 
@@ -20,4 +21,6 @@ class TokenAuth(HttpBearer):
         request.user = user
         request.api_token = found  # type: ignore[attr-defined]
         set_origin(origin_from_request(request, via="api"))
+        # What the token may do is checked here for every operation: 403 before the operation runs.
+        require_permission_for_path(request)
         return user

@@ -26,6 +26,7 @@ PERMISSION_SHORT = {
     Permission.WEBHOOKS.value: _("webhooks"),
     Permission.BROADCASTS.value: _("broadcasts"),
     Permission.READ.value: _("registers (masked)"),
+    Permission.FULL.value: _("everything its role allows"),
 }
 DEFAULT_PERMISSIONS = [Permission.DISPATCH.value, Permission.REPORTS.value, Permission.WEBHOOKS.value]
 

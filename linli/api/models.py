@@ -29,6 +29,9 @@ class Permission(models.TextChoices):
     WEBHOOKS = "webhooks", _("subscribe to webhooks")
     BROADCASTS = "broadcasts", _("send broadcasts")
     READ = "read", _("read registers (people masked)")
+    # Everything else of the API (responses, tasks, supplies, volunteers, plans, testing, health), as far as
+    # the account's role allows: for the street office's own systems.
+    FULL = "full", _("everything its role allows")
 
 
 class ApiToken(models.Model):

@@ -243,6 +243,8 @@ def holder_community(user: User) -> Community | None:
 
 def may_hold_badge(user: User) -> bool:
     """Community staff and volunteers (with a volunteer record) may hold a badge."""
+    if user.is_service_account:
+        return False  # an API token's account: nobody carries it to a door
     if user.role == Role.VOLUNTEER:
         return volunteer_of(user) is not None
     return user.role in STAFF_ROLES and user.community_id is not None
@@ -370,9 +372,9 @@ def holders_for(
     """The staff and volunteers whose badges the actor administers, a page at a time, with each one's badge,
     default title and duty: five queries, however many people."""
     ids = _in_scope(actor, community_id)
-    staff = User.objects.filter(is_active=True, role__in=STAFF_ROLES, community__isnull=False).select_related(
-        "community", "grid"
-    )
+    staff = User.objects.filter(
+        is_active=True, is_service_account=False, role__in=STAFF_ROLES, community__isnull=False
+    ).select_related("community", "grid")
     volunteers = (
         User.objects.filter(is_active=True, role=Role.VOLUNTEER, volunteer__isnull=False)
         .select_related("volunteer__community", "volunteer__enterprise")
@@ -492,7 +494,11 @@ def issuers_for(user: User) -> tuple[Community | None, list[User]]:
         return None, []
     admins = list(
         User.objects.filter(
-            community=community, role=Role.COMMUNITY_ADMIN, is_active=True, grid__isnull=True
+            community=community,
+            role=Role.COMMUNITY_ADMIN,
+            is_active=True,
+            is_service_account=False,
+            grid__isnull=True,
         ).order_by("id")[:3]
     )
     return community, admins
@@ -676,7 +682,9 @@ def badges_issue_missing(*, actor: User, community_id: int | None = None) -> lis
     is issued (and logged) as badge_issue does; someone given one meanwhile is skipped."""
     ids = _in_scope(actor, community_id)
     without = ~Exists(Badge.objects.filter(user=OuterRef("pk")))
-    staff = User.objects.filter(without, is_active=True, role__in=STAFF_ROLES, community__isnull=False)
+    staff = User.objects.filter(
+        without, is_active=True, is_service_account=False, role__in=STAFF_ROLES, community__isnull=False
+    )
     volunteers = User.objects.filter(
         without, is_active=True, role=Role.VOLUNTEER, volunteer__status=Volunteer.Status.ACTIVE
     )

@@ -27,6 +27,8 @@ import logging
 import os
 import random
 import socket
+import threading
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +100,7 @@ def outbox_enqueue(messages: Iterable[Outgoing], *, kick: bool = True) -> int:
     rows = [
         (
             m.key[:120], m.channel, Status.QUEUED, m.address[:300], m.endpoint_id, m.user_id, m.resident_id,
-            m.broadcast_id, m.community_id, m.title[:300], m.body, m.url[:500], m.payload, m.urgent, 0,
+            m.broadcast_id, m.community_id, " ".join(m.title.split())[:300], m.body, m.url[:500], m.payload, m.urgent, 0,
             m.not_before or now, None, "", now, None, None, "", "",
         )
         for key, m in wanted.items()
@@ -223,8 +225,14 @@ def _start_ticks(pid: int) -> str:
     return text[text.rfind(")") + 2 :].split()[19]
 
 
+def _claim_tag() -> str:
+    """This worker and this claim: host:pid:start:claim. The first three name the process (see _dead_here);
+    the last tells this claim's rows from those of another claim by the same process."""
+    return f"{worker_identity()}:{uuid.uuid4().hex[:8]}"[:100]
+
+
 def _dead_here(now: dt.datetime) -> list[str]:
-    """Workers on this machine that hold messages and are no longer running (killed, crashed)."""
+    """Claims on this machine whose worker is no longer running (killed, crashed)."""
     host = socket.gethostname()
     holders = (
         OutboxMessage.objects.filter(
@@ -235,7 +243,7 @@ def _dead_here(now: dt.datetime) -> list[str]:
     )
     dead = []
     for holder in holders:
-        _host, pid, ticks = [*holder.rsplit(":", 2), "", ""][:3]
+        _host, pid, ticks = [*holder.split(":"), "", "", ""][:3]
         if not pid.isdigit() or _start_ticks(int(pid)) != ticks or not ticks:
             dead.append(holder)
     return dead
@@ -265,13 +273,46 @@ def claim(batch: int = BATCH, *, now: dt.datetime | None = None) -> list[OutboxM
             return []
         ids = [pk for pk, _status in rows]
         OutboxMessage.objects.filter(pk__in=ids).update(
-            status=Status.SENDING, lease_until=lease, claimed_by=worker_identity()[:100]
+            status=Status.SENDING, lease_until=lease, claimed_by=_claim_tag()
         )
     in_doubt = {pk for pk, status in rows if status == Status.SENDING}
     messages = list(OutboxMessage.objects.filter(pk__in=ids).select_related("endpoint").order_by("id"))
     for m in messages:
         m.in_doubt = m.pk in in_doubt  # type: ignore[attr-defined]
     return messages
+
+
+class _Heartbeat:
+    """Keeps a claim's lease alive while its messages are being sent (a slow webhook or mail server may take
+    longer than one lease): every third of LEASE_SECONDS the lease is pushed on, so no other worker takes
+    the messages of a worker that is alive. A worker that dies stops renewing."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from django.db import DatabaseError, connection
+
+        try:
+            while not self._stop.wait(LEASE_SECONDS / 3):
+                try:
+                    OutboxMessage.objects.filter(claimed_by=self.tag, status=Status.SENDING).update(
+                        lease_until=_now() + dt.timedelta(seconds=LEASE_SECONDS)
+                    )
+                except DatabaseError:
+                    log.exception("could not renew the outbox lease %s", self.tag)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def deliver(batch: int = BATCH, *, rounds: int | None = None) -> int:
@@ -285,16 +326,17 @@ def deliver(batch: int = BATCH, *, rounds: int | None = None) -> int:
         if not messages:
             break
         done_rounds += 1
-        results = send_messages(messages)
+        with _Heartbeat(messages[0].claimed_by):
+            results = send_messages(messages)
         record(messages, results)
         handled += len(messages)
     return handled
 
 
 def record(messages: Sequence[OutboxMessage], results: dict[int, Any]) -> None:
-    """Write each message's outcome: results[id] is a channels.Result. Only rows still `sending` change (a
-    row whose lease ran out and that another worker took meanwhile is that worker's to record: its lease is
-    another)."""
+    """Write each message's outcome: results[id] is a channels.Result. Only rows still held by this claim
+    change (a row another worker took meanwhile, its lease having run out, is that worker's to record).
+    A deferred message (not tried: its robot was limiting, its endpoint away) waits without a try counted."""
     now = _now()
     sent: list[int] = []
     with_provider: list[OutboxMessage] = []
@@ -303,6 +345,15 @@ def record(messages: Sequence[OutboxMessage], results: dict[int, Any]) -> None:
     with transaction.atomic():
         for m in messages:
             result = results.get(m.pk)
+            mine = OutboxMessage.objects.filter(pk=m.pk, status=Status.SENDING, claimed_by=m.claimed_by)
+            if result is not None and result.deferred:
+                mine.update(
+                    status=Status.QUEUED,
+                    lease_until=None,
+                    claimed_by="",
+                    next_attempt_at=now + dt.timedelta(seconds=result.retry_after),
+                )
+                continue
             if result is not None and result.ok:
                 sent.append(m.pk)
                 if result.provider_id:
@@ -329,14 +380,14 @@ def record(messages: Sequence[OutboxMessage], results: dict[int, Any]) -> None:
                     lease_until=None,
                     next_attempt_at=now + backoff(attempts),
                 )
-        leases = {m.pk: m.lease_until for m in messages}
-        by_lease: dict[Any, list[int]] = {}
+        tags = {m.pk: m.claimed_by for m in messages}
+        by_tag: dict[str, list[int]] = {}
         for pk in sent:
-            by_lease.setdefault(leases[pk], []).append(pk)
-        for lease, ids in by_lease.items():
+            by_tag.setdefault(tags[pk], []).append(pk)
+        for tag, ids in by_tag.items():
             for start in range(0, len(ids), 5000):
                 OutboxMessage.objects.filter(
-                    pk__in=ids[start : start + 5000], status=Status.SENDING, lease_until=lease
+                    pk__in=ids[start : start + 5000], status=Status.SENDING, claimed_by=tag
                 ).update(status=Status.SENT, sent_at=now, lease_until=None, last_error="", claimed_by="")
         if with_provider:
             OutboxMessage.objects.bulk_update(with_provider, ["provider_id"], batch_size=500)

@@ -104,7 +104,8 @@ def _absolute(url: str) -> str:
 def digests_due(now: dt.datetime | None = None) -> int:
     """One summary per person whose digest is due: the non-urgent, unread notifications since their last
     digest (at most a day back), on their channels, unless they are in their quiet hours. Returns how many
-    people got one. Safe to run twice: a digest is keyed by person and time window."""
+    people got one. Safe to run twice at once (two schedulers): each person's digest is claimed with a
+    conditional update, which one run wins."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=1)
     waiting = (
@@ -129,6 +130,8 @@ def digests_due(now: dt.datetime | None = None) -> int:
         if quiet_until(pref, now) is not None:
             continue
         start = max(pref.last_digest_at or since, since)
+        if not _claim_digest(pref, now):
+            continue  # another run (a second scheduler) took this digest
         new = list(
             Notification.objects.filter(
                 user_id=user_id, read_at__isnull=True, urgent=False, created_at__gt=start
@@ -136,14 +139,13 @@ def digests_due(now: dt.datetime | None = None) -> int:
             .order_by("-created_at", "-id")
             .values_list("title", flat=True)[:50]
         )
-        window = now.replace(second=0, microsecond=0)
         if new:
             with override(user_language(user)):
                 title = _("Linli: %(n)s new messages") % {"n": len(new)}
                 body = "；".join(new[:3]) + ("…" if len(new) > 3 else "")
             outbox_enqueue(
                 Outgoing(
-                    key=f"digest:u{user_id}:{window:%Y%m%d%H%M}:{channel}",
+                    key=f"digest:u{user_id}:{now:%Y%m%d%H%M%S%f}:{channel}",
                     channel=channel,
                     address=address,
                     user_id=user_id,
@@ -155,12 +157,26 @@ def digests_due(now: dt.datetime | None = None) -> int:
                 for channel, address in addresses(pref, user)
             )
             sent += 1
-        pref.last_digest_at = now
-        if pref._state.adding:
-            pref.save()
-        else:
-            ChannelPreference.objects.filter(pk=user_id).update(last_digest_at=now)
     return sent
+
+
+def _claim_digest(pref: ChannelPreference, now: dt.datetime) -> bool:
+    """Take this person's digest for this run: a conditional update that only one run wins."""
+    if pref._state.adding:
+        ChannelPreference.objects.get_or_create(
+            user_id=pref.user_id,
+            defaults={
+                f.name: getattr(pref, f.name)
+                for f in ChannelPreference._meta.concrete_fields
+                if f.name != "user"
+            },
+        )
+    due = now - dt.timedelta(minutes=pref.digest_minutes)
+    return bool(
+        ChannelPreference.objects.filter(pk=pref.user_id)
+        .filter(Q(last_digest_at__isnull=True) | Q(last_digest_at__lte=due))
+        .update(last_digest_at=now)
+    )
 
 
 def user_language(user: User) -> str:

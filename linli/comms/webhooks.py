@@ -89,6 +89,12 @@ def _clean(url: str, events: Sequence[str], secret: str) -> tuple[str, list[str]
                 "The address must be an http:// or https:// URL with a host, e.g. http://10.20.1.15:8080/linli."
             )
         ]
+    else:
+        from linli.comms.channels.http import forbidden_target
+
+        why = forbidden_target(url)
+        if why:
+            errors["url"] = [_("This address cannot receive events: %(why)s.") % {"why": why}]
     wanted = list(dict.fromkeys(e.strip() for e in events if isinstance(e, str)))
     unknown = [e for e in wanted if e not in WEBHOOK_EVENTS]
     if not wanted:

@@ -63,7 +63,11 @@ class Routing:
 def routing_for(community_id: int) -> Routing:
     commander = (
         User.objects.filter(
-            community_id=community_id, role=Role.COMMUNITY_ADMIN, is_active=True, grid__isnull=True
+            community_id=community_id,
+            role=Role.COMMUNITY_ADMIN,
+            is_active=True,
+            is_service_account=False,
+            grid__isnull=True,
         )
         .order_by("id")
         .values_list("id", flat=True)
@@ -76,13 +80,19 @@ def routing_for(community_id: int) -> Routing:
     missing = [g for g, leader in leaders.items() if leader is None]
     if missing:
         for grid_id, user_id in (
-            User.objects.filter(grid_id__in=missing, role=Role.GRID_LEADER, is_active=True)
+            User.objects.filter(
+                grid_id__in=missing, role=Role.GRID_LEADER, is_active=True, is_service_account=False
+            )
             .order_by("id")
             .values_list("grid_id", "id")
         ):
             if leaders.get(grid_id) is None:
                 leaders[grid_id] = user_id
-    active = set(User.objects.filter(community_id=community_id, is_active=True).values_list("id", flat=True))
+    active = set(
+        User.objects.filter(community_id=community_id, is_active=True, is_service_account=False).values_list(
+            "id", flat=True
+        )
+    )
     routing = Routing(community_id=community_id, commander_id=commander, grid_leaders=leaders)
     for building_id, grid_id, worker_id in Building.objects.filter(community_id=community_id).values_list(
         "id", "grid_id", "worker_id"

@@ -109,3 +109,30 @@ def test_the_department_role_still_cannot_do_what_its_role_forbids(world, client
         headers=bearer(raw),
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/responses"),
+        ("get", "/api/v1/tasks"),
+        ("get", "/api/v1/plans"),
+        ("get", "/api/v1/volunteers"),
+        ("get", "/api/v1/supplies/balances?community=nanli"),
+    ],
+)
+def test_everything_a_limited_token_was_not_given_is_refused(world, client, make_token, method, path) -> None:
+    """Deny by default: an administrator's token with only "webhooks" activates no plan and reads no tasks."""
+    raw = make_token("webhooks", "reports", role="community_admin")
+    call = getattr(client, method)
+    answer = call(
+        path, data={} if method == "post" else None, content_type="application/json", headers=bearer(raw)
+    )
+    assert answer.status_code == 403, answer.content
+    assert "full" in answer.json()["detail"]
+
+
+def test_a_token_given_everything_its_role_allows_gets_through(world, client, make_token) -> None:
+    raw = make_token("full", role="community_admin")
+    assert client.get("/api/v1/tasks", headers=bearer(raw)).status_code == 200
+    assert client.get("/api/v1/plans", headers=bearer(raw)).status_code == 200

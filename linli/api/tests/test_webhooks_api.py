@@ -195,3 +195,15 @@ def test_a_token_has_at_most_twenty_subscriptions(world, client, make_token) -> 
         assert subscribe(client, raw, url=f"http://10.0.1.{n}/h").status_code == 201
     response = subscribe(client, raw, url="http://10.0.2.1/h")
     assert response.status_code == 400 and "at most 20" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:5432/", "http://localhost/x", "http://169.254.169.254/latest"]
+)
+def test_a_webhook_cannot_point_at_the_server_itself_or_link_local(
+    world, client, make_token, settings, url
+) -> None:
+    settings.WEBHOOK_ALLOW_LOOPBACK = False
+    response = subscribe(client, make_token("webhooks"), url=url)
+    assert response.status_code == 400
+    assert not ChannelEndpoint.objects.filter(kind=Channel.WEBHOOK).exists()

@@ -21,6 +21,10 @@ class Result:
     error: str = ""
     permanent: bool = False
     provider_id: str = ""
+    # Not tried at all (its robot is limiting, its endpoint is away): it waits `retry_after` seconds and no
+    # try is counted against it.
+    deferred: bool = False
+    retry_after: float = 0
 
 
 OK = Result(ok=True)
@@ -28,6 +32,17 @@ OK = Result(ok=True)
 
 def failure(error: str, *, permanent: bool = False) -> Result:
     return Result(ok=False, error=error[:500], permanent=permanent)
+
+
+def deferred(reason: str, *, retry_after: float = 60) -> Result:
+    return Result(ok=False, error=reason[:500], deferred=True, retry_after=retry_after)
+
+
+# Messages one robot or webhook endpoint gets from one claim: the rest go in the next claims, so a slow
+# endpoint cannot hold a worker for long.
+PER_ENDPOINT = 50
+# Order within a claim: a batch of SMS is one quick call; robots, webhooks and mail go one by one after it.
+_ORDER = {Channel.SMS: 0, Channel.EMAIL: 1, Channel.WECOM: 2, Channel.DINGTALK: 2, Channel.WEBHOOK: 3}
 
 
 def send_messages(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
@@ -45,7 +60,12 @@ def send_messages(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
     for m in messages:
         groups[(m.channel, m.endpoint_id)].append(m)
     results: dict[int, Result] = {}
-    for (channel, _endpoint), group in groups.items():
+    for (channel, endpoint), group in sorted(groups.items(), key=lambda kv: _ORDER.get(kv[0][0], 9)):  # type: ignore[call-overload]
+        if endpoint is not None and len(group) > PER_ENDPOINT:
+            results.update(
+                {m.pk: deferred("waiting for its turn", retry_after=0) for m in group[PER_ENDPOINT:]}
+            )
+            group = group[:PER_ENDPOINT]
         sender = senders.get(channel)  # type: ignore[call-overload]
         if sender is None:
             results.update({m.pk: failure(f"unknown channel {channel}", permanent=True) for m in group})
@@ -54,5 +74,8 @@ def send_messages(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
             results.update(sender(group))
         except Exception as exc:  # a broken channel must not stop the others
             log.exception("channel %s failed", channel)
-            results.update({m.pk: failure(f"{type(exc).__name__}: {exc}") for m in group})
+            # Messages the channel may have sent before it broke are in doubt: they go again with their key.
+            results.update(
+                {m.pk: failure(f"{type(exc).__name__}: {exc}") for m in group if m.pk not in results}
+            )
     return results

@@ -29,7 +29,7 @@ def send(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
         for m in messages:
             body = m.body + (f"\n\n{m.url}" if m.url else "")
             mail = EmailMessage(
-                subject=m.title,
+                subject=" ".join(m.title.split()),
                 body=body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[m.address],
@@ -43,6 +43,8 @@ def send(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
                 results[m.pk] = failure(f"address refused: {exc}", permanent=True)
             except (OSError, smtplib.SMTPException) as exc:
                 results[m.pk] = failure(f"mail server: {exc}")
+            except ValueError as exc:  # a header Django refuses (a newline in the subject): this one only
+                results[m.pk] = failure(f"cannot be sent as mail: {exc}", permanent=True)
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.close()

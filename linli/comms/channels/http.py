@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -92,3 +93,25 @@ def post_json(url: str, payload: Any, headers: dict[str, str] | None = None) -> 
 def retryable(status: int) -> bool:
     """5xx, 408 and 429 are worth another try; other 4xx will fail the same way again."""
     return status >= 500 or status in (408, 425, 429)
+
+
+def forbidden_target(url: str) -> str:
+    """Why a department's webhook may not go to `url` ("" when it may): the Linli server itself (loopback),
+    link-local (cloud metadata), unspecified and multicast addresses. Intranet addresses are what departments
+    use and are allowed. The name is resolved now (a name this server cannot resolve passes: nothing can be
+    reached through it), and again when each event is sent. WEBHOOK_ALLOW_LOOPBACK lets tests and a one-machine demo use 127.0.0.1."""
+    import ipaddress
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ""  # not known (yet) here: sending will fail and be retried; nothing is reached meanwhile
+    allow_loopback = bool(getattr(settings, "WEBHOOK_ALLOW_LOOPBACK", False))
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if address.is_loopback and not allow_loopback:
+            return "it points at the Linli server itself"
+        if address.is_link_local or address.is_unspecified or address.is_multicast:
+            return "it is not an address a department's system can have"
+    return ""

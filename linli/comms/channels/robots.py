@@ -15,7 +15,7 @@ import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
-from linli.comms.channels import OK, Result, failure
+from linli.comms.channels import OK, Result, deferred, failure
 from linli.comms.channels.http import TransportError, post_json, retryable
 from linli.comms.models import OutboxMessage
 
@@ -73,7 +73,7 @@ def send_wecom(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
         if not results[m.pk].ok and not results[m.pk].permanent:
             break  # the robot is limited or away: the rest of its batch waits too
     for m in messages:
-        results.setdefault(m.pk, failure("waiting: the robot refused an earlier message"))
+        results.setdefault(m.pk, deferred("waiting: the robot is limiting or away"))
     return results
 
 
@@ -94,5 +94,5 @@ def send_dingtalk(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
         if not results[m.pk].ok and not results[m.pk].permanent:
             break
     for m in messages:
-        results.setdefault(m.pk, failure("waiting: the robot refused an earlier message"))
+        results.setdefault(m.pk, deferred("waiting: the robot is limiting or away"))
     return results

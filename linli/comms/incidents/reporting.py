@@ -219,7 +219,11 @@ def _store(incident: Incident, checked: list[Checked], stored: list[str]) -> lis
 def community_commanders(community_id: int) -> list[int]:
     return list(
         User.objects.filter(
-            community_id=community_id, role=Role.COMMUNITY_ADMIN, is_active=True, grid__isnull=True
+            community_id=community_id,
+            role=Role.COMMUNITY_ADMIN,
+            is_active=True,
+            is_service_account=False,
+            grid__isnull=True,
         ).values_list("id", flat=True)
     )
 

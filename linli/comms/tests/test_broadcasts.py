@@ -465,12 +465,12 @@ def test_past_the_deadline_each_building_gets_one_door_knock_task_and_its_contac
         assert svc.broadcast_escalations_due() == 0  # once per notice
     task = Task.objects.get()
     # Tasks are shared: written in the site's language, whoever's screen made them.
-    assert "«停水通知»" in task.title and task.title.endswith(": rooms 1-101、1-102")
+    assert task.title == "上门通知《停水通知》：1号楼，房号 1-101、1-102"
     assert task.assignee_id == world.alice.pk and task.commander_id == world.commander.pk
     assert task.grid_id == world.grid1.pk and task.priority == Task.Priority.HIGH
     assert (task.source, task.source_id) == (Task.Source.BROADCAST, b.pk)
     assert task.due_at == deadline + dt.timedelta(minutes=3, hours=2)
-    assert "1-102: 孙*寿 (no phone — visit)" in task.detail
+    assert "1-102: 孙*寿 (无电话，需上门)" in task.detail
     assert "1-101: 李*英、李*宝 (138****1234)" in task.detail
     assert "李秀英" not in task.detail
     assert Notification.objects.filter(user=world.alice, urgent=True, url=f"/tasks/{task.pk}/").exists()

@@ -36,7 +36,8 @@ def token(*permissions: str, role: str = "community_admin", scope: str = "nanli"
     raw = api_token_create(actor=None, role=role, scope_code=scope, name="区应急局", permissions=permissions)[
         1
     ]
-    return {"Authorization": f"Bearer {raw}"}
+    # The messages below are checked in English (a script may ask for it; the default is Chinese).
+    return {"Authorization": f"Bearer {raw}", "Accept-Language": "en"}
 
 
 def post(headers: dict[str, str], **fields: Any) -> Any:

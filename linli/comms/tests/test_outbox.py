@@ -364,3 +364,142 @@ def test_a_worker_restarted_on_the_same_machine_takes_back_a_dead_ones_messages_
     assert [m["id"] for m in fake.requests[1].json()["messages"]] == ["b"]
     assert _status("a").status == Status.SENT and _status("a").provider_id == "p-old"
     assert _status("b").status == Status.SENT
+
+
+def test_a_robot_that_limits_makes_the_rest_wait_without_counting_a_try(db, world: World) -> None:
+    with fake_http() as robot:
+        robot.answer = lambda r: (200, {"errcode": 45009, "errmsg": "api freq out of limit"})
+        endpoint = ChannelEndpoint.objects.create(
+            kind=Channel.WECOM, name="群", url=f"{robot.url}/send?key=abc", community=world.community
+        )
+        outbox_enqueue(
+            [
+                Outgoing(key=f"w{i}", channel=Channel.WECOM, endpoint_id=endpoint.pk, title="t")
+                for i in range(5)
+            ]
+        )
+        outbox.deliver()
+    assert len(robot.requests) == 1
+    assert _status("w0").attempts == 1
+    waiting = OutboxMessage.objects.exclude(key="w0")
+    assert {(m.status, m.attempts) for m in waiting} == {(Status.QUEUED, 0)}
+
+
+def test_a_receiver_that_does_not_answer_costs_one_timeout_and_the_sms_go_first(
+    db, settings, world: World
+) -> None:
+    with fake_http() as gateway:
+        gateway.answer = sms_gateway_answer()
+        settings.SMS_GATEWAY_URL = gateway.url
+        endpoint = ChannelEndpoint.objects.create(
+            kind=Channel.WEBHOOK,
+            name="CDC",
+            url="http://127.0.0.1:9/hook",
+            secret="s" * 16,
+            community=world.community,
+        )
+        outbox_enqueue(
+            [
+                Outgoing(key=f"h{i}", channel=Channel.WEBHOOK, endpoint_id=endpoint.pk, title="case.created")
+                for i in range(4)
+            ]
+            + [_sms("s", "13800000001", urgent=True)]
+        )
+        outbox.deliver(rounds=1)
+    assert _status("s").status == Status.SENT
+    assert _status("h0").attempts == 1
+    assert {m.attempts for m in OutboxMessage.objects.filter(key__in=["h1", "h2", "h3"])} == {0}
+
+
+def test_a_mail_the_server_cannot_take_fails_alone(db, settings) -> None:
+    with fake_smtp() as smtp:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+        outbox_enqueue(
+            [
+                Outgoing(key="a", channel=Channel.EMAIL, address="a@example.org", title="停水\n通知"),
+                Outgoing(key="b", channel=Channel.EMAIL, address="bad\naddress@example.org", title="通知"),
+                Outgoing(key="c", channel=Channel.EMAIL, address="c@example.org", title="通知"),
+            ]
+        )
+        outbox.deliver()
+    assert _status("a").status == Status.SENT and _status("a").title == "停水 通知"
+    assert _status("b").status == Status.DEAD
+    assert _status("c").status == Status.SENT
+    assert len(smtp.mails) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_worker_keeps_its_messages(settings, monkeypatch, world: World) -> None:
+    """The lease is renewed while a slow receiver is being called: no other worker takes the messages."""
+    import threading
+    import time
+
+    monkeypatch.setattr(outbox, "LEASE_SECONDS", 0.6)
+    taken_by_other: list[int] = []
+    with fake_http() as receiver:
+
+        def slow(r):  # type: ignore[no-untyped-def]
+            time.sleep(0.5)
+            return 200, {}
+
+        receiver.answer = slow
+        endpoint = ChannelEndpoint.objects.create(
+            kind=Channel.WEBHOOK,
+            name="CDC",
+            url=f"{receiver.url}/h",
+            secret="s" * 16,
+            community=world.community,
+        )
+        outbox_enqueue(
+            [
+                Outgoing(key=f"h{i}", channel=Channel.WEBHOOK, endpoint_id=endpoint.pk, title="e")
+                for i in range(3)
+            ],
+            kick=False,  # this test's worker delivers
+        )
+        if connection_vendor() == "sqlite":
+            pytest.skip("the other worker needs its own connection: PostgreSQL")
+
+        def other() -> None:
+            time.sleep(0.9)
+            from django.db import connection
+
+            try:
+                taken_by_other.extend(m.pk for m in outbox.claim())
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        outbox.deliver()
+        thread.join()
+    assert taken_by_other == []
+    assert len(receiver.requests) == 3
+    assert {m.status for m in OutboxMessage.objects.all()} == {Status.SENT}
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+def test_a_webhook_to_the_linli_server_itself_is_not_sent(db, settings, world: World) -> None:
+    settings.WEBHOOK_ALLOW_LOOPBACK = False
+    endpoint = ChannelEndpoint.objects.create(
+        kind=Channel.WEBHOOK,
+        name="x",
+        url="http://127.0.0.1:5432/",
+        secret="s" * 16,
+        community=world.community,
+    )
+    outbox_enqueue(
+        [Outgoing(key="h", channel=Channel.WEBHOOK, endpoint_id=endpoint.pk, title="case.created")]
+    )
+    outbox.deliver()
+    assert _status("h").status == Status.DEAD and "not allowed" in _status("h").last_error
+    from linli.comms.channels.http import forbidden_target
+
+    assert forbidden_target("http://169.254.169.254/latest/meta-data") != ""
+    assert forbidden_target("http://10.20.1.15:8080/linli") == ""

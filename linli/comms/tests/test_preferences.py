@@ -188,3 +188,16 @@ def test_the_hub_links_every_part(world: World) -> None:
     browser.force_login(world.commander)
     page = browser.get("/comms/").content.decode()
     assert "/comms/channels/" in page and "/comms/preferences/" in page
+
+
+def test_two_runs_at_once_send_one_digest(world: World, monkeypatch) -> None:
+    _with_phone(world)
+    with time_machine.travel(AFTERNOON, tick=False):
+        notify_many([Message(world.alice.pk, "新任务")])
+    stale = preferences.preferences_for([world.alice.pk])  # what a second run read before the first wrote
+    with time_machine.travel(AFTERNOON + dt.timedelta(seconds=30), tick=False):
+        assert preferences.digests_due() == 1
+    monkeypatch.setattr(preferences, "preferences_for", lambda ids: stale)
+    with time_machine.travel(AFTERNOON + dt.timedelta(seconds=61), tick=False):
+        assert preferences.digests_due() == 0
+    assert OutboxMessage.objects.count() == 1
