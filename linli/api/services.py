@@ -4,6 +4,7 @@ once. Every API call is written to the audit log (api_call_record)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -105,7 +106,9 @@ def api_token_create(
         account.street = scope
     if level is not None and level != account.scope_level:
         raise ScopeNotFound(f"{role} works at the {ScopeLevel(level).value} level; {scope_code} is not one")
-    account.username = f"api-{role}-{scope_code}-{User.objects.filter(is_service_account=True).count() + 1}"
+    account.username = (
+        f"api-{role}-{scope_code}-{secrets.token_hex(4)}"  # unique without counting (two at once)
+    )
     account.set_unusable_password()
     account.save()
     raw = ApiToken.generate()

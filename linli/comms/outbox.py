@@ -174,7 +174,7 @@ def webhook_event(
     if street_id is not None:
         scope |= Q(street_id=street_id, community__isnull=True)
     endpoints = ChannelEndpoint.objects.filter(scope, kind=Channel.WEBHOOK, is_active=True).filter(
-        Q(token__isnull=True) | Q(token__revoked_at__isnull=True)
+        Q(token__isnull=True) | Q(token__revoked_at__isnull=True, token__user__is_active=True)
     )
     now = timezone.now()
     chosen = [e for e in endpoints if event in (e.events or [])]

@@ -381,7 +381,7 @@ def _tell_team(question: Question, task: Task, *, site_url: str, moved: bool = F
         )
         robots_post(
             community_id=question.community_id,
-            key=f"q{question.pk}:{question.team}",
+            key=f"q{question.pk}:t{task.pk}",  # a question moved back to a team is posted again
             title=title,
             body=_("%(text)s\nAnswer by %(time)s.")
             % {"text": question.text[:300], "time": timezone.localtime(task.due_at).strftime("%H:%M")},

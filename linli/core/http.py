@@ -26,8 +26,14 @@ def error_text(exc: ValidationError | PermissionDenied) -> str:
 
 
 def posted_ids(values: Iterable[str]) -> list[int]:
-    """Primary keys posted by a form, ignoring anything that is not a number."""
-    return [int(v) for v in values if str(v).isdigit()]
+    """Primary keys posted by a form, ignoring anything that is not a number (or too long to be a key)."""
+    return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 19]
+
+
+def posted_id(value: str | None) -> int:
+    """One primary key from a form or query string; 0 (no row) for anything that is not one."""
+    found = posted_ids([value or ""])
+    return found[0] if found else 0
 
 
 def next_url(request: HttpRequest, default: str) -> str:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from linli.core.http import next_url
+from linli.core.http import next_url, posted_id
 from linli.core.models import User
 from linli.core.selectors import community_staff
 from linli.tasks.models import Task
@@ -139,7 +139,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
 def reassign(request: HttpRequest, pk: int) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     task = task_get(actor, pk)
-    person = community_staff(task.community_id).filter(pk=request.POST.get("assignee") or 0).first()
+    person = community_staff(task.community_id).filter(pk=posted_id(request.POST.get("assignee"))).first()
     if person is None:
         messages.error(request, _("Choose an active staff member of this community."))
         return redirect("tasks:detail", pk=pk)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -107,22 +108,24 @@ def broadcast_create(request: HttpRequest, payload: BroadcastIn) -> Status:
             400, ErrorOut(detail="ack_deadline: give the time zone, e.g. 2030-06-03T16:00:00+08:00")
         )
     try:
-        broadcast = svc.broadcast_create(
-            actor=actor,
-            community=community,
-            title=title,
-            body=text,
-            channels=payload.channels,
-            audience=payload.audience,
-            scope=payload.scope,
-            buildings=buildings,
-            special_kinds=payload.special_kinds,
-            require_ack=payload.require_ack,
-            ack_deadline=payload.ack_deadline,
-            public=payload.public and payload.audience == Audience.RESIDENTS,
-            template=template,
-        )
-        recipients = svc.broadcast_send(actor=actor, broadcast=broadcast)
+        # One step for a script: a notice that cannot be sent leaves no draft behind.
+        with transaction.atomic():
+            broadcast = svc.broadcast_create(
+                actor=actor,
+                community=community,
+                title=title,
+                body=text,
+                channels=payload.channels,
+                audience=payload.audience,
+                scope=payload.scope,
+                buildings=buildings,
+                special_kinds=payload.special_kinds,
+                require_ack=payload.require_ack,
+                ack_deadline=payload.ack_deadline,
+                public=payload.public and payload.audience == Audience.RESIDENTS,
+                template=template,
+            )
+            recipients = svc.broadcast_send(actor=actor, broadcast=broadcast)
     except ValidationError as exc:
         return Status(400, ErrorOut(detail=_detail(exc)))
     return Status(201, BroadcastCreatedOut(id=broadcast.pk, recipients=recipients))

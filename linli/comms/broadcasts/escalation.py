@@ -6,6 +6,7 @@ task for the building's grid worker listing the rooms, due in 2 hours, and an SM
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 
 from django.conf import settings
@@ -34,6 +35,18 @@ TITLE_ROOMS = 12  # rooms named in a task's title; the detail has them all
 PER_PASS = 50  # notices escalated per run (every 5 minutes)
 
 
+NIGHT_FROM, NIGHT_UNTIL = dt.time(22, 0), dt.time(7, 0)
+
+
+def _after_night(now: dt.datetime) -> dt.datetime | None:
+    """07:00 when `now` is between 22:00 and 07:00 (local time); None (at once) otherwise."""
+    local = timezone.localtime(now)
+    if NIGHT_UNTIL <= local.time() < NIGHT_FROM:
+        return None
+    morning = local.replace(hour=NIGHT_UNTIL.hour, minute=0, second=0, microsecond=0)
+    return morning if morning > local else morning + dt.timedelta(days=1)
+
+
 def broadcast_escalations_due(now: dt.datetime | None = None) -> int:
     """Escalate every notice past its deadline that has not been escalated yet; returns how many."""
     now = now or timezone.now()
@@ -48,7 +61,13 @@ def broadcast_escalations_due(now: dt.datetime | None = None) -> int:
         .order_by("ack_deadline", "id")
         .values_list("pk", flat=True)[:PER_PASS]
     )
-    return sum(1 for pk in due if broadcast_escalate(broadcast_id=pk, now=now))
+    done = 0
+    for pk in due:
+        try:
+            done += broadcast_escalate(broadcast_id=pk, now=now)
+        except Exception:  # one notice that cannot be escalated must not hold up the others
+            logging.getLogger(__name__).exception("escalating notice %s failed", pk)
+    return done
 
 
 def broadcast_escalate(*, broadcast_id: int, now: dt.datetime | None = None) -> bool:
@@ -161,6 +180,8 @@ def _knock(
                     community_id=broadcast.community_id,
                     payload={"sms": text},
                     urgent=True,
+                    # The building contact is a resident: not woken at night, told at 07:00.
+                    not_before=_after_night(now),
                 )
             )
     tasks = tasks_create(specs)

@@ -32,6 +32,7 @@ from linli.comms.channels import OK, Result, failure
 from linli.comms.channels.http import TransportError, post, retryable
 from linli.comms.models import OutboxMessage
 from linli.comms.signing import HEADER, signature
+from linli.core.identity import mask_phone
 
 log = logging.getLogger("linli.sms")
 
@@ -46,16 +47,22 @@ def sender_name() -> str:
     return str(getattr(settings, "SMS_SENDER", "【邻里】"))
 
 
+# A notification's SMS is at most about two messages (67 Chinese characters each, and the link): the whole
+# of a long text is in the app, behind the link.
+TEXT_MAX = 130
+
+
 def text_of(m: OutboxMessage) -> str:
-    """The SMS text: the body as written (broadcasts compose it with the link), else title, body and link."""
+    """The SMS text: as composed (broadcasts compose theirs and check its length), else the title and as
+    much of the body as fits in TEXT_MAX characters, then the link."""
     if m.payload.get("sms"):
         return str(m.payload["sms"])
-    parts = [m.title]
-    if m.body and m.body != m.title:
-        parts.append(m.body)
-    if m.url:
-        parts.append(m.url)
-    return " ".join(parts)
+    text = m.title[:TEXT_MAX]
+    body = " ".join(m.body.split())
+    if body and body != m.title and len(text) + 1 < TEXT_MAX:
+        room = TEXT_MAX - len(text) - 1
+        text += " " + (body if len(body) <= room else body[: room - 1] + "…")
+    return f"{text} {m.url}" if m.url else text
 
 
 def send(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
@@ -66,7 +73,7 @@ def send(messages: Sequence[OutboxMessage]) -> dict[int, Result]:
         }
     if url == "log:":
         for m in messages:
-            log.info("SMS to %s: %s", m.address, text_of(m))
+            log.info("SMS to %s: %s", mask_phone(m.address), text_of(m))
         return {m.pk: OK for m in messages}
     results: dict[int, Result] = {}
     in_doubt = [m for m in messages if getattr(m, "in_doubt", False)]

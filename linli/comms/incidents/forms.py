@@ -80,7 +80,8 @@ class ReportForm(forms.Form):
         if lat is None or lon is None:
             return None
         accuracy = str(data.get("accuracy") or "").split(".")[0]
-        return lat, lon, int(accuracy) if accuracy.isdigit() else None
+        # A phone reports metres; anything longer than 7 digits is not an accuracy worth keeping.
+        return lat, lon, int(accuracy) if accuracy.isdigit() and len(accuracy) <= 7 else None
 
 
 DUE_CHOICES = [

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from linli.comms import broadcasts as svc
 from linli.comms.broadcasts.recipients import preview
@@ -583,3 +584,18 @@ def test_the_demo_notices_are_seeded_once(world: World, people: People) -> None:
     water = Broadcast.objects.get(title="停水通知")
     assert water.escalated_at is not None and water.sent_at is not None and water.sent_at < NOW
     assert Broadcast.objects.filter(status=Broadcast.Status.SENT).count() == 3
+
+
+def test_at_night_the_building_contact_is_told_at_seven(world: World, people: People) -> None:
+    evening = NOW.replace(hour=21, minute=30)
+    with time_machine.travel(evening, tick=False):
+        b = sent(world, require_ack=True)
+    with time_machine.travel(evening + dt.timedelta(hours=2, minutes=5), tick=False):
+        assert svc.broadcast_escalations_due() == 1
+    contact = OutboxMessage.objects.get(address="13700001111")
+    assert timezone.localtime(contact.next_attempt_at) == (evening + dt.timedelta(days=1)).replace(
+        hour=7, minute=30 - 30
+    )
+    assert Task.objects.filter(
+        source=Task.Source.BROADCAST, source_id=b.pk
+    ).exists()  # the worker's task: at once

@@ -140,3 +140,9 @@ def test_a_staff_notice_through_the_api(world: World, people: People) -> None:
     response = post(token(), audience="staff", channels=["inapp", "email"], title="值班", text="今晚值班")
     assert response.status_code == 201 and response.json()["recipients"] == 5
     assert not Broadcast.objects.get().public
+
+
+def test_a_notice_that_reaches_nobody_leaves_no_draft(world: World) -> None:
+    response = post(token("broadcasts"), scope="special", special_kinds=["pregnant"])
+    assert response.status_code == 400, response.content
+    assert not Broadcast.objects.exists()

@@ -503,3 +503,12 @@ def test_a_webhook_to_the_linli_server_itself_is_not_sent(db, settings, world: W
 
     assert forbidden_target("http://169.254.169.254/latest/meta-data") != ""
     assert forbidden_target("http://10.20.1.15:8080/linli") == ""
+
+
+def test_a_long_notification_goes_by_sms_cut_short_with_its_link() -> None:
+    from linli.comms.channels.sms import TEXT_MAX, text_of
+
+    m = OutboxMessage(title="任务逾期", body="详情" * 1000, url="https://linli.example/tasks/1/")
+    text = text_of(m)
+    assert text.startswith("任务逾期 详情") and text.endswith("… https://linli.example/tasks/1/")
+    assert len(text) <= TEXT_MAX + 1 + len(m.url)

@@ -39,7 +39,7 @@ from linli.comms.models import Broadcast, Channel, NoticeTemplate
 from linli.comms.models.broadcasts import Audience
 from linli.core import ratelimit
 from linli.core.access import administers
-from linli.core.http import actor_of, error_text, form_errors_from
+from linli.core.http import actor_of, error_text, form_errors_from, posted_id
 from linli.core.models import User
 from linli.core.request_context import client_ip
 from linli.registry.models import Community, SpecialKind
@@ -445,7 +445,9 @@ def notice_template_edit(request: HttpRequest, pk: int | None = None) -> HttpRes
             }
         )
     else:
-        copy = NoticeTemplate.objects.filter(pk=request.GET.get("copy") or 0, community__isnull=True).first()
+        copy = NoticeTemplate.objects.filter(
+            pk=posted_id(request.GET.get("copy")), community__isnull=True
+        ).first()
         form = TemplateForm(
             initial={"audience": Audience.RESIDENTS}
             if copy is None

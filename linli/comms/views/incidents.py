@@ -43,7 +43,7 @@ from linli.comms.incidents.uploads import MAX_FILES
 from linli.comms.models import Incident, IncidentMedia, SitePlan
 from linli.core import ratelimit
 from linli.core.access import acts, administers
-from linli.core.http import actor_of, chosen_community_code, error_text, form_errors_from
+from linli.core.http import actor_of, chosen_community_code, error_text, form_errors_from, posted_id
 from linli.core.identity import mask_name, mask_phone
 from linli.core.models import User
 from linli.core.request_context import client_ip
@@ -733,7 +733,9 @@ def siteplan_place(request: HttpRequest) -> HttpResponse:
     """Place or move a building (the page's script posts the spot as fractions, and gets JSON back); with
     remove=1, take it off the plan."""
     actor, community = _admin_community(request)
-    building = Building.objects.filter(community=community, pk=request.POST.get("building") or 0).first()
+    building = Building.objects.filter(
+        community=community, pk=posted_id(request.POST.get("building"))
+    ).first()
     if building is None:
         error = _("Choose a building from the list.")
         return (
