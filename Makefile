@@ -27,6 +27,8 @@ install-dev: $(VENV)/.dev node_modules/.installed
 
 # Serves http://$(HOST):$(PORT) with a background-task worker and the scheduler (deadline scans) beside it;
 # Ctrl-C stops all three.
+# Links in SMS and on QR posters need the address phones reach the site at (PUBLIC_URL); for the demo, this one.
+run: export PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --no-input
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo --if-empty

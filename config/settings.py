@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "linli.core.middleware.RequestContextMiddleware",
     "linli.core.middleware.OutsideRolesMiddleware",
+    "linli.core.middleware.ResidentNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

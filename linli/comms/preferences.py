@@ -17,6 +17,7 @@ from django.utils.translation import override
 
 from linli.comms.models import Channel, ChannelPreference, Notification
 from linli.comms.outbox import Outgoing, outbox_enqueue
+from linli.core.http import public_url
 from linli.core.identity import mobile_number
 from linli.core.models import User
 
@@ -95,10 +96,7 @@ def messages_for_channels(
 
 
 def _absolute(url: str) -> str:
-    from django.conf import settings
-
-    base = str(getattr(settings, "PUBLIC_URL", "")).rstrip("/")
-    return f"{base}{url}" if url.startswith("/") and base else url
+    return public_url(url) if url.startswith("/") else url
 
 
 def digests_due(now: dt.datetime | None = None) -> int:

@@ -42,6 +42,7 @@ from linli.comms.outbox import Outgoing, outbox_enqueue, robots_post
 from linli.comms.services import Message, notify_many
 from linli.core.access import acts, community_ids_in_scope, scope_q
 from linli.core.audit import audit_record, reveal_logged
+from linli.core.http import public_url
 from linli.core.identity import MOBILE_RE, InvalidIdentity, normalize_phone
 from linli.core.models import AuditLog, User
 from linli.registry.models import Building, Community
@@ -292,8 +293,9 @@ def new_token() -> str:
 def site_link(path: str, site_url: str = "") -> str:
     """An address for a message read outside the app: PUBLIC_URL (how phones reach the site) when set, else
     the address the request came in at."""
-    base = getattr(settings, "PUBLIC_URL", "") or site_url
-    return base.rstrip("/") + path if base else path
+    if site_url and not getattr(settings, "PUBLIC_URL", ""):
+        return site_url.rstrip("/") + path
+    return public_url(path)
 
 
 def ticket_path(question: Question) -> str:
@@ -425,6 +427,19 @@ def question_ask(
     if errors:
         raise ValidationError(errors)
     now = now or timezone.now()
+    repeat = (
+        Question.objects.filter(
+            building=building,
+            text=text,
+            status=Question.Status.OPEN,
+            created_at__gte=now - dt.timedelta(hours=1),
+        )
+        .filter(Q(phone=phone) if phone else Q(ip=ip))
+        .order_by("-created_at")
+        .first()
+    )
+    if repeat is not None:
+        return repeat  # the same question sent again (a second tap, no answer yet): its ticket, not a new one
     team = team_for(category, text)
     with transaction.atomic():
         question = Question(

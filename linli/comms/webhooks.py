@@ -18,7 +18,6 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -29,6 +28,7 @@ from ninja import Schema
 from linli.comms.models import Channel, ChannelEndpoint, OutboxMessage
 from linli.comms.outbox import WEBHOOK_EVENTS, webhook_event
 from linli.core.audit import audit_record
+from linli.core.http import public_url
 from linli.core.identity import mask_name
 from linli.core.models import AuditLog, User
 
@@ -284,8 +284,7 @@ EVENT_DATA: dict[str, type[Schema]] = {
 
 def staff_url(path: str) -> str:
     """The staff page's address: absolute when the site knows its public address (PUBLIC_URL)."""
-    base = getattr(settings, "PUBLIC_URL", "") or ""
-    return base.rstrip("/") + path if base else path
+    return public_url(path)
 
 
 def _anyone_listening(event: str) -> bool:

@@ -36,6 +36,17 @@ def posted_id(value: str | None) -> int:
     return found[0] if found else 0
 
 
+def public_url(path: str, request: HttpRequest | None = None) -> str:
+    """The address of `path` for a phone outside the office (a QR code, an SMS, a group chat, a webhook):
+    PUBLIC_URL + path when set, else the address `request` came in at, else the path alone."""
+    from django.conf import settings
+
+    base = str(getattr(settings, "PUBLIC_URL", "") or "").rstrip("/")
+    if base:
+        return base + path
+    return request.build_absolute_uri(path) if request is not None else path
+
+
 def next_url(request: HttpRequest, default: str) -> str:
     """Where a form wants to go back to (its `next` field or parameter), if it is on this site."""
     target = request.POST.get("next") or request.GET.get("next") or ""

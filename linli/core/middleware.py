@@ -47,6 +47,34 @@ OUTSIDE_PATHS = (
 )
 
 
+# Pages residents open from a QR code or an SMS, without an account.
+RESIDENT_PATHS = ("/r/", "/ask/", "/i/", "/n/", "/notices/", "/b/", "/k/", "/p/", "/t/", "/q/")
+
+
+class ResidentNotFoundMiddleware:
+    """A resident whose link does not work (mistyped, old, a bad scan) gets a page meant for them: what to do
+    next, in their language, without the staff sign-in or any hint of what exists."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.http import Http404
+
+        if not isinstance(exception, Http404) or not request.path.startswith(RESIDENT_PATHS):
+            return None
+        if request.path.startswith("/i/new/"):
+            return None  # a signed-in volunteer's page
+        from django.shortcuts import render
+
+        response = render(request, "resident_not_found.html", status=404)
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+
 class OutsideRolesMiddleware:
     """Staff pages are for staff. A volunteer or an enterprise contact who opens one (an old link, a
     guessed URL) lands on their own page instead of an empty staff list."""

@@ -7,6 +7,7 @@ webhook for the departments that subscribe (without the reporter's name, phone o
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -18,12 +19,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.comms.incidents.common import absolute, site_text
+from linli.comms.incidents.common import absolute, site_text, tell_reporter
 from linli.comms.incidents.siteplan import plan_position
 from linli.comms.incidents.uploads import Checked, check_all, photo_preview
 from linli.comms.models import Incident, IncidentMedia, Notification
@@ -107,6 +109,40 @@ def _clean(
     return description, place, name, phone
 
 
+REPEAT_MINUTES = 10
+
+
+def _same_report(
+    community: Community,
+    kind: str,
+    description: str,
+    building: Building | None,
+    place: str,
+    ip: str | None,
+    phone: str,
+    via: str,
+) -> Incident | None:
+    """The open incident this report repeats: the same words about the same kind at the same building or
+    place, from the same phone number or (a resident's page) the same address, in the last REPEAT_MINUTES."""
+    if not phone and not (ip and via == Via.RESIDENT):
+        return None
+    who = Q(reporter_phone=phone) if phone else Q(ip=ip, via=Via.RESIDENT)
+    return (
+        Incident.objects.filter(
+            who,
+            community=community,
+            kind=kind,
+            description=description,
+            building=building,
+            place=place,
+            status__in=[Incident.Status.NEW, Incident.Status.TRIAGED],
+            created_at__gte=timezone.now() - dt.timedelta(minutes=REPEAT_MINUTES),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def incident_report(
     *,
     community: Community,
@@ -142,6 +178,9 @@ def incident_report(
         reporter_phone=reporter_phone,
     )
     checked = check_all(list(files))
+    repeat = _same_report(community, kind, description, building, place, ip, phone, via)
+    if repeat is not None:
+        return repeat  # a second tap, or the same report again a minute later: one incident, one alarm
     if latitude is None or longitude is None:
         latitude = longitude = accuracy_m = None
     spot = plan_position(
@@ -187,6 +226,14 @@ def incident_report(
                 community_id=community.pk,
             )
             _raise_alarm(incident, community, actor)
+            tell_reporter(
+                incident,
+                site_text(
+                    gettext_noop("Your report (%(kind)s) has reached the community. Follow it here:"),
+                    kind=incident.get_kind_display(),
+                ),
+                key=f"incident:{incident.pk}:received",
+            )
     except BaseException:
         for name_ in stored:
             default_storage.delete(name_)

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.comms.incidents.common import absolute, site_text
+from linli.comms.incidents.common import absolute, site_text, tell_reporter
 from linli.comms.models import Incident, Notification
 from linli.comms.services import Message, notify_many
 from linli.core.access import acts, community_ids_in_scope
@@ -65,10 +65,16 @@ def _stamp(text: str, now: dt.datetime) -> str:
 
 
 def _reply_text(incident: Incident, note: str, now: dt.datetime) -> str:
-    """What the reporter reads on their page: every word staff sent them, oldest first, with its time."""
+    """What the reporter reads on their page: every word staff sent them, oldest first, with its time. A
+    reporter who left a mobile number also gets the words by SMS, with the link to the page."""
     note = note.strip()
     if not note:
         return incident.triage_note
+    tell_reporter(
+        incident,
+        site_text(gettext_noop("Community staff about your report: %(note)s"), note=note[:200]),
+        key=f"incident:{incident.pk}:note:{now:%Y%m%d%H%M%S%f}",
+    )
     line = _stamp(note[:NOTE_MAX], now)
     return f"{incident.triage_note}\n{line}" if incident.triage_note else line
 

@@ -5,6 +5,7 @@ it has no tests of its own."""
 from __future__ import annotations
 
 import io
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -85,11 +86,15 @@ def with_plan(world: World, *, edges: bool = True) -> SitePlan:
     return plan
 
 
+_SEEN = itertools.count(1)
+
+
 def report(world: World, **values: Any) -> Incident:
+    """A new report each call (the same words twice within minutes would be the same report)."""
     fields: dict[str, Any] = {
         "community": world.community,
         "kind": Incident.Kind.FIRE,
-        "description": "楼道里有烟",
+        "description": f"楼道里有烟（{next(_SEEN)}）",
         "building": world.building1,
         "place": "2单元3层楼道",
         "reporter_name": "王女士",

@@ -221,3 +221,20 @@ def test_the_token_to_follow_a_report_is_long_and_unique(world: World) -> None:
     a, b = report(world), report(world)
     assert len(a.token) >= 24 and a.token != b.token
     assert SPOT2  # the second building's spot is used by the HTTP tests
+
+
+def test_the_same_report_sent_again_within_minutes_is_the_same_incident(world: World) -> None:
+    from linli.comms.incidents import incident_report
+
+    fields = {
+        "community": world.community,
+        "kind": Incident.Kind.POWER,
+        "description": "整栋楼停电了",
+        "building": world.building1,
+        "ip": "203.0.113.9",
+    }
+    first = incident_report(**fields)  # type: ignore[arg-type]
+    assert incident_report(**fields) == first  # type: ignore[arg-type]
+    assert Incident.objects.count() == 1
+    other = incident_report(**{**fields, "description": "3单元也停电"})  # type: ignore[arg-type]
+    assert other != first

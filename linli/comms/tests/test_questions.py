@@ -433,3 +433,10 @@ def test_the_phone_remembers_its_own_tickets_only(world: World) -> None:
     assert svc.mine_from_cookie("[1,2,3]") == []
     assert svc.ticket_get(one.token) == one
     assert svc.ticket_get("not-a-token") is None
+
+
+def test_the_same_question_sent_twice_is_one_ticket(world: World) -> None:
+    first = svc.question_ask(building=world.building1, text="垃圾什么时候清运？", phone="13911112222")
+    again = svc.question_ask(building=world.building1, text="垃圾什么时候清运？", phone="13911112222")
+    assert again == first and Question.objects.count() == 1
+    assert Task.objects.filter(source=Task.Source.QUESTION).count() == 1

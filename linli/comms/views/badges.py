@@ -9,7 +9,6 @@ import mimetypes
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_POST
 from linli.comms import badges as svc
 from linli.comms.models import Badge
 from linli.core import ratelimit
-from linli.core.http import actor_of, error_text, next_url, posted_ids
+from linli.core.http import actor_of, error_text, next_url, posted_ids, public_url
 from linli.core.models import User
 from linli.core.pdf import pdf_response, qr_png, qr_svg
 from linli.core.request_context import client_ip
@@ -49,9 +48,7 @@ class PhotoForm(forms.Form):
 
 def check_url(request: HttpRequest, token: str) -> str:
     """The address in the QR: PUBLIC_URL (how residents' phones reach the site) when set, else this site's."""
-    where = reverse("comms:badge_check", args=[token])
-    base = getattr(settings, "PUBLIC_URL", "")
-    return base.rstrip("/") + where if base else request.build_absolute_uri(where)
+    return public_url(reverse("comms:badge_check", args=[token]), request)
 
 
 # --- the administrators' list ---------------------------------------------------------------------------------

@@ -500,9 +500,10 @@ def _public(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
-    response = render(request, "comms/notices/too_many.html", status=429)
-    response["Retry-After"] = "60"
+def _too_many(request: HttpRequest, retry: int = 60, *, links: bool = False) -> HttpResponse:
+    context = {"links": links, "minutes": max(1, round(retry / 60))}
+    response = render(request, "comms/notices/too_many.html", context, status=429)
+    response["Retry-After"] = str(retry)
     add_never_cache_headers(response)
     return _public(response)
 
@@ -540,7 +541,7 @@ def notice_ack(request: HttpRequest, token: str) -> HttpResponse:
         return _too_many(request)
     guess_key = f"notice-token:ip:{ip}"
     if ratelimit.hits(guess_key, window_seconds=GUESS_WINDOW) >= GUESS_LIMIT:
-        return _too_many(request)
+        return _too_many(request, GUESS_WINDOW, links=True)
     recipient = sel.recipient_by_token(token) if _TOKEN.fullmatch(token) else None
     if recipient is None:
         ratelimit.hits(guess_key, window_seconds=GUESS_WINDOW, add=1)

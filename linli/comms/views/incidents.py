@@ -80,8 +80,11 @@ def _public(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _too_many(request: HttpRequest, community: Community | None = None, retry: int = 600) -> HttpResponse:
-    response = render(request, "comms/incidents/too_many.html", {"community": community}, status=429)
+def _too_many(
+    request: HttpRequest, community: Community | None = None, retry: int = 600, *, links: bool = False
+) -> HttpResponse:
+    context = {"community": community, "links": links, "minutes": max(1, round(retry / 60))}
+    response = render(request, "comms/incidents/too_many.html", context, status=429)
     response["Retry-After"] = str(retry)
     return _public(response)
 
@@ -137,11 +140,14 @@ def _submit(
     name: str = "",
     phone: str = "",
 ) -> Incident | list[str]:
-    """The report, or the file errors to show (field errors are added to the form)."""
+    """The report, or the errors to show (field errors are added to the form). Files that are not a photo or
+    a video, or too big, are left out and the report goes in without them (an emergency does not wait for a
+    second try); the resident is told which ones."""
     location = form.location()
     data = form.cleaned_data
+    files, dropped = _usable_files(request.FILES.getlist("files"))
     try:
-        return reporting.incident_report(
+        incident = reporting.incident_report(
             community=community,
             kind=data["kind"],
             description=data.get("description") or "",
@@ -150,7 +156,7 @@ def _submit(
             latitude=location[0] if location else None,
             longitude=location[1] if location else None,
             accuracy_m=location[2] if location else None,
-            files=request.FILES.getlist("files"),
+            files=files,
             reporter_name=name or data.get("reporter_name") or "",
             reporter_phone=phone or data.get("reporter_phone") or "",
             urgent=bool(data.get("urgent")),
@@ -163,10 +169,38 @@ def _submit(
             form_errors_from(form, exc)
             return []
         errors = dict(exc.message_dict)
-        files = errors.pop("files", [])
+        file_errors = errors.pop("files", [])
         if errors:
             form_errors_from(form, ValidationError(errors))
-        return files
+        return file_errors
+    if dropped:
+        messages.warning(
+            request,
+            _("Your report is in, without these files: %(files)s") % {"files": "; ".join(dropped)},
+        )
+    return incident
+
+
+def _usable_files(uploads: list[Any]) -> tuple[list[Any], list[str]]:
+    """(the photos and videos that pass the checks, one line for each that does not)."""
+    from linli.comms.incidents.uploads import MAX_FILES, check_media
+
+    kept: list[Any] = []
+    dropped: list[str] = []
+    for upload in uploads:
+        if len(kept) >= MAX_FILES:
+            dropped.append(
+                _("%(name)s: at most %(n)s files per report") % {"name": upload.name, "n": MAX_FILES}
+            )
+            continue
+        try:
+            check_media(upload)
+        except ValidationError as exc:
+            dropped.extend(exc.messages)
+            continue
+        upload.seek(0)
+        kept.append(upload)
+    return kept, dropped
 
 
 def incident_public(request: HttpRequest, token: str) -> HttpResponse:
@@ -229,11 +263,12 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             result = _submit(request, form, community=community, actor=actor, via=via, name=name, phone=phone)
             if isinstance(result, Incident):
-                messages.success(
-                    request, _("Reported. The commander and the building's grid worker were told.")
-                )
                 if via == Via.STAFF:
+                    messages.success(
+                        request, _("Reported. The commander and the building's grid worker were told.")
+                    )
                     return redirect("comms:incident", pk=result.pk)
+                # The volunteer's page says it itself (one message, not two).
                 return redirect(reverse("comms:incident_status", args=[result.token]) + "?new=1")
             return _report_page(
                 request, form, community=community, here=None, status=400, mine=mine, file_errors=result
@@ -248,7 +283,7 @@ def _token_incident(request: HttpRequest, token: str) -> Incident | HttpResponse
         return _too_many(request, retry=60)
     miss_key = f"incident-token:{ip}"
     if ratelimit.hits(miss_key, window_seconds=TOKEN_MISS_WINDOW) >= TOKEN_MISSES:
-        return _too_many(request, retry=TOKEN_MISS_WINDOW)
+        return _too_many(request, retry=TOKEN_MISS_WINDOW, links=True)
     incident = selectors.incident_by_token(token)
     if incident is None:
         ratelimit.hits(miss_key, window_seconds=TOKEN_MISS_WINDOW, add=1)

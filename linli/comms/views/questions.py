@@ -98,8 +98,12 @@ def _building(token: str) -> Building:
     return building
 
 
-def _refused(request: HttpRequest, building: Building | None, retry: int) -> HttpResponse:
-    response = render(request, "comms/ask/refused.html", {"building": building}, status=429)
+def _refused(
+    request: HttpRequest, building: Building | None, retry: int, *, links: bool = False
+) -> HttpResponse:
+    """429: too many questions from one network, or (`links`) too many links that do not exist."""
+    context = {"building": building, "links": links, "minutes": max(1, round(retry / 60))}
+    response = render(request, "comms/ask/refused.html", context, status=429)
     response["Retry-After"] = str(retry)
     return _public(response)
 
@@ -215,7 +219,7 @@ def ticket(request: HttpRequest, ticket: str) -> HttpResponse:
     ip = client_ip(request)
     key = f"ask-ticket-miss:{ip}"
     if ratelimit.hits(key, window_seconds=TICKET_MISS_WINDOW) >= TICKET_MISSES:
-        return _refused(request, None, TICKET_MISS_WINDOW)
+        return _refused(request, None, TICKET_MISS_WINDOW, links=True)
     question = svc.ticket_get(ticket)
     if question is None:
         ratelimit.hits(key, window_seconds=TICKET_MISS_WINDOW, add=1)

@@ -491,3 +491,12 @@ def test_a_received_report_the_database_refuses_leaves_nothing_behind(world: Wor
     assert list(SelfReportInbox.objects.values_list("household_id", flat=True)) == [household]
     assert sr.inbox_process() == 1
     assert SelfReport.objects.get().temperature == Decimal("36.6")
+
+
+def test_the_posters_page_counts_the_households_living_there(world: World, client: Client) -> None:
+    HouseholdFactory(building=world.building1, room="999")  # nobody lives there
+    client.force_login(world.commander)
+    response = client.get(reverse("health:posters"))
+    assert response.status_code == 200
+    rows = {b.pk: b.household_count for b in response.context["buildings"]}
+    assert rows[world.building1.pk] == 1

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -17,7 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from linli.core.audit import audit_record
-from linli.core.http import actor_of
+from linli.core.http import actor_of, public_url
 from linli.core.identity import mask_name
 from linli.core.pdf import pdf_response, qr_svg
 from linli.core.request_context import client_ip
@@ -214,16 +213,23 @@ def report_forget(request: HttpRequest, token: str) -> HttpResponse:
 def report_url(request: HttpRequest, building_id: int) -> str:
     """The address printed on the poster: PUBLIC_URL (how residents' phones reach the site) when set, else
     the address this page was opened at."""
-    path = reverse("health:report_page", args=[sr.building_token(building_id)])
-    base = getattr(settings, "PUBLIC_URL", "")
-    return base.rstrip("/") + path if base else request.build_absolute_uri(path)
+    return public_url(reverse("health:report_page", args=[sr.building_token(building_id)]), request)
 
 
 @login_required
 def posters(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     buildings = (
-        buildings_for(actor).annotate(household_count=Count("households")).order_by("community", "sort_key")
+        buildings_for(actor)
+        # Households someone lives in: the ones that report (and the number the notices' counts use).
+        .annotate(
+            household_count=Count(
+                "households",
+                filter=Q(households__members__residency__in=sr.LIVING_HERE),
+                distinct=True,
+            )
+        )
+        .order_by("community", "sort_key")
     )
     return render(request, "health/posters.html", {"buildings": buildings})
 
