@@ -14,7 +14,8 @@ same page; the former adds the community's phone, so that a resident can call an
 Who is on duty now (duty_states). A person is on duty at `now` when any of these holds:
 
 1. their own switch: Badge.on_duty_until > now (staff press 「我在岗 / I'm on duty」 for 2, 4, 8 or 12 hours,
-   「下岗 / Off duty」 clears it);
+   「下岗 / Off duty」 ends it, and for OFF_DUTY_HOURS also what points 2–4 would say: a worker who went home
+   is not shown on duty because a response they hold a post in is still running);
 2. they hold an assignment in an active response (response.Assignment of a Response with Status.ACTIVE, drills
    included), since the assignment's on_duty_at, else the activation; it lasts as long as the response;
 3. a volunteer's call-out: an accepted shift, not checked out, that ends after now and has started or been
@@ -99,6 +100,8 @@ class Duty:
     shift_until: dt.datetime | None = None
     shift_title: str = ""
     last_scan: dt.datetime | None = None
+    # They pressed 「下岗 / Off duty」 at this time (within OFF_DUTY_HOURS): nothing else puts them on duty.
+    off_since: dt.datetime | None = None
 
     @property
     def by_switch(self) -> bool:
@@ -118,6 +121,8 @@ class Duty:
 
     @property
     def on(self) -> bool:
+        if self.off_since is not None and not self.by_switch:
+            return False
         return self.by_switch or self.by_response or self.by_shift or self.by_testing
 
     @property
@@ -140,6 +145,10 @@ class Duty:
 OFF_DUTY = Duty()
 
 
+# 「下岗 / Off duty」 holds this long against a response post or a shift (a night's sleep).
+OFF_DUTY_HOURS = 12
+
+
 def duty_states(user_ids: Iterable[int], *, now: dt.datetime | None = None) -> dict[int, Duty]:
     """Each account's duty at `now` (see the module's docstring for the rule), in one query."""
     ids = list(dict.fromkeys(user_ids))
@@ -148,6 +157,12 @@ def duty_states(user_ids: Iterable[int], *, now: dt.datetime | None = None) -> d
     now = now or timezone.now()
     switch = Badge.objects.filter(
         user=OuterRef("pk"), revoked_at__isnull=True, on_duty_until__gt=now
+    ).order_by("-on_duty_until")
+    switched_off = Badge.objects.filter(
+        user=OuterRef("pk"),
+        revoked_at__isnull=True,
+        on_duty_until__lte=now,
+        on_duty_until__gt=now - dt.timedelta(hours=OFF_DUTY_HOURS),
     ).order_by("-on_duty_until")
     assignments = Assignment.objects.filter(
         user=OuterRef("pk"), response__status=Response.Status.ACTIVE
@@ -176,6 +191,7 @@ def duty_states(user_ids: Iterable[int], *, now: dt.datetime | None = None) -> d
         User.objects.filter(pk__in=ids)
         .annotate(
             switch_until=Subquery(switch.values("on_duty_until")[:1]),
+            off_since=Subquery(switched_off.values("on_duty_until")[:1]),
             response_since=Subquery(
                 assignments.annotate(since=Coalesce("on_duty_at", "response__activated_at")).values("since")[
                     :1
@@ -198,6 +214,7 @@ def duty_states(user_ids: Iterable[int], *, now: dt.datetime | None = None) -> d
             "shift_until",
             "shift_title",
             "last_scan",
+            "off_since",
         )
     )
     return {
@@ -209,8 +226,19 @@ def duty_states(user_ids: Iterable[int], *, now: dt.datetime | None = None) -> d
             shift_until=shift_until,
             shift_title=shift_title or "",
             last_scan=last_scan,
+            off_since=off_since,
         )
-        for pk, switch_until, response_since, response_team, shift_since, shift_until, shift_title, last_scan in rows
+        for (
+            pk,
+            switch_until,
+            response_since,
+            response_team,
+            shift_since,
+            shift_until,
+            shift_title,
+            last_scan,
+            off_since,
+        ) in rows
     }
 
 
@@ -814,7 +842,9 @@ def badge_duty_set(*, actor: User, badge: Badge, hours: int | None, now: dt.date
     if hours is not None and hours not in DUTY_HOURS:
         raise ValidationError(_("Choose 2, 4, 8 or 12 hours."))
     now = now or timezone.now()
-    until = now + dt.timedelta(hours=hours) if hours else None
+    # Off duty is recorded as "until now": for OFF_DUTY_HOURS nothing else (a response post, a shift) shows
+    # them on duty, so a worker asleep at home is not shown at residents' doors as on duty.
+    until = now + dt.timedelta(hours=hours) if hours else now
     community = holder_community(actor)
     assert community is not None
     with transaction.atomic():
@@ -822,7 +852,7 @@ def badge_duty_set(*, actor: User, badge: Badge, hours: int | None, now: dt.date
         badge.on_duty_until = until
         detail = (
             _("on duty until %(t)s") % {"t": f"{timezone.localtime(until):%m-%d %H:%M}"}
-            if until
+            if hours
             else _("off duty")
         )
         _audit(actor, badge, community, detail)

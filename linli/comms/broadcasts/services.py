@@ -417,6 +417,8 @@ def _confirm(recipient: BroadcastRecipient, *, via: str, at: dt.datetime, actor:
                 target=broadcast,
                 detail=_("%(n)d confirmed (%(via)s)") % {"n": count, "via": via},
             )
+            if broadcast.escalated_at is not None and recipient.building_id:
+                _door_knock_done(actor, broadcast, recipient.building_id)
     return count
 
 
@@ -486,7 +488,39 @@ def broadcast_confirm_at_door(
                 detail=_("confirmed at the door: %(n)d people, %(building)s")
                 % {"n": count, "building": building},
             )
+            _door_knock_done(actor, broadcast, building.pk)
     return count
+
+
+def _door_knock_done(actor: User | None, broadcast: Broadcast, building_id: int) -> None:
+    """The building's door-knock task is done once every household of it has confirmed (one member's
+    confirmation counts for the household)."""
+    from django.db.models import Count
+
+    from linli.tasks.models import Task
+    from linli.tasks.services import task_set_status
+
+    still_open = (
+        BroadcastRecipient.objects.filter(
+            broadcast=broadcast, building_id=building_id, resident__isnull=False
+        )
+        .values("resident__household_id")
+        .annotate(confirmed=Count("acked_at"))
+        .filter(confirmed=0)
+        .exists()
+    )
+    if still_open:
+        return
+    for task in Task.objects.filter(
+        source=Task.Source.BROADCAST, source_id=broadcast.pk, order=building_id, status__in=Task.OPEN_STATUSES
+    ):
+        task_set_status(
+            actor=actor,  # type: ignore[arg-type]  # a resident's own confirmation: nobody on the staff
+            task=task,
+            status=Task.Status.DONE,
+            result=_("Every household of the building has confirmed."),
+            authorised=True,
+        )
 
 
 # --- templates -----------------------------------------------------------------------------------------

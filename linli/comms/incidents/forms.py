@@ -142,6 +142,7 @@ class ActivateForm(forms.Form):
     reply = forms.CharField(
         label=_("Message to the reporter (optional)"), required=False, max_length=NOTE_MAX
     )
+    drill = forms.BooleanField(label=_("Drill (an exercise, not a real emergency)"), required=False)
 
     def __init__(self, *args: Any, plans: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

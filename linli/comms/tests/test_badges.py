@@ -406,3 +406,21 @@ def test_the_demo_seeder_gives_everyone_a_placeholder_portrait_once(world: World
         with default_storage.open(badge.photo.name) as handle, Image.open(handle) as portrait:
             assert portrait.size == (300, 400)
     assert svc.badge_check(badges[0].token).valid  # type: ignore[union-attr]
+
+
+def test_off_duty_holds_against_a_running_response_for_the_night(world: World, monkeypatch) -> None:
+    """A worker who presses 下岗 at 22:00 is not shown on duty at a door at 02:00 because a response she has a
+    post in is still running; the next morning the response counts again."""
+    from linli.comms.badges import Duty
+
+    badge = svc.badge_issue(actor=world.commander, user=world.alice)
+    evening = NOON + dt.timedelta(hours=10)
+    with time_machine.travel(evening, tick=False):
+        svc.badge_duty_set(actor=world.alice, badge=badge, hours=None)
+    running = Duty(response_since=NOON)
+    assert running.on
+    with time_machine.travel(evening + dt.timedelta(hours=4), tick=False):
+        state = svc.duty_of(world.alice.pk)
+        assert state.off_since is not None and not Duty(response_since=NOON, off_since=state.off_since).on
+    with time_machine.travel(evening + dt.timedelta(hours=13), tick=False):
+        assert svc.duty_of(world.alice.pk).off_since is None

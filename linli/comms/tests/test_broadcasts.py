@@ -599,3 +599,28 @@ def test_at_night_the_building_contact_is_told_at_seven(world: World, people: Pe
     assert Task.objects.filter(
         source=Task.Source.BROADCAST, source_id=b.pk
     ).exists()  # the worker's task: at once
+
+
+def test_the_door_knock_task_is_done_when_the_last_household_of_the_building_is_confirmed(
+    world: World, people: People
+) -> None:
+    b = sent(world, require_ack=True, scope="buildings", buildings=[world.building1])
+    with time_machine.travel(NOW + dt.timedelta(hours=3), tick=False):
+        assert svc.broadcast_escalations_due() == 1
+    task = Task.objects.get(source=Task.Source.BROADCAST)
+    svc.broadcast_confirm_at_door(actor=world.alice, broadcast=b, household_id=world.resident1.household_id)
+    task.refresh_from_db()
+    assert task.is_open  # one household still to go
+    svc.broadcast_confirm_at_door(actor=world.alice, broadcast=b, household_id=people.no_phone.household_id)
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE and task.done_by == world.alice
+
+
+def test_a_late_confirmation_by_link_closes_the_door_knock_task_too(world: World, people: People) -> None:
+    b = sent(world, require_ack=True, scope="buildings", buildings=[world.building1])
+    svc.broadcast_confirm_at_door(actor=world.alice, broadcast=b, household_id=people.no_phone.household_id)
+    with time_machine.travel(NOW + dt.timedelta(hours=3), tick=False):
+        assert svc.broadcast_escalations_due() == 1
+        svc.broadcast_ack(token=recipient(b, world.resident1).token)
+    task = Task.objects.get(source=Task.Source.BROADCAST)
+    assert task.status == Task.Status.DONE and task.done_by is None

@@ -54,6 +54,7 @@ from linli.plans.models import LEVEL_CHOICES
 from linli.registry.models import Building, Community
 from linli.registry.selectors import communities_for, community_chosen, community_get
 from linli.tasks.models import Team
+from linli.tasks.selectors import tasks_for
 
 # Reports from one address: a few a day is normal; a burst is a script (a shared mobile network's address
 # still gets this many every 10 minutes in each app process).
@@ -554,7 +555,11 @@ def _detail(
         "incident": incident,
         "community": community,
         "media": selectors.incident_media(incident),
-        "tasks": selectors.incident_tasks(incident),
+        "tasks": (tasks := selectors.incident_tasks(incident)),
+        # Tasks the actor may open (another grid's worker sees them listed, without a link to a 404).
+        "visible_tasks": set(
+            tasks_for(actor).filter(pk__in=[t.pk for t in tasks]).values_list("pk", flat=True)
+        ),
         "history": audit_for_target(actor, "comms.incident", incident.pk, limit=30),
         "replies": [line for line in incident.triage_note.splitlines() if line.strip()],
         "markers": selectors.markers([incident]) if plan is not None else [],
@@ -642,6 +647,7 @@ def _do(actor: User, incident: Incident, action: str, form: Any) -> str:
             whole_community=whole,
             buildings=[] if whole or incident.building is None else [incident.building],
             reply=data.get("reply") or "",
+            drill=bool(data.get("drill")),
         )
         if started:
             return _("%(plan)s activated. Everyone on its posts was notified.") % {"plan": plan.title}

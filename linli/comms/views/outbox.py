@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.comms import endpoints, outbox, preferences
@@ -51,10 +51,10 @@ def hub(request: HttpRequest) -> HttpResponse:
 
 class RobotForm(forms.Form):
     kind = forms.ChoiceField(
-        label=gettext_lazy("kind"),
+        label=pgettext_lazy("robot", "app"),
         choices=[(Channel.WECOM, Channel.WECOM.label), (Channel.DINGTALK, Channel.DINGTALK.label)],
     )
-    name = forms.CharField(label=gettext_lazy("group"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("robot", "group chat name"), max_length=100)
     url = forms.CharField(label=gettext_lazy("robot webhook address"), max_length=500)
     secret = forms.CharField(
         label=gettext_lazy("signing secret (DingTalk, if set)"), max_length=200, required=False
@@ -197,8 +197,16 @@ def preference_page(request: HttpRequest) -> HttpResponse:
     }
     form = PreferenceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        preferences.preference_save(actor=actor, **form.cleaned_data)
+        pref = preferences.preference_save(actor=actor, **form.cleaned_data)
         messages.success(request, _("Saved."))
+        if pref.email and not actor.email:
+            messages.warning(
+                request, _("Your account has no email address: ask your administrator to add one.")
+            )
+        if pref.sms and not mobile_number(actor.phone):
+            messages.warning(
+                request, _("Your account has no mobile number: ask your administrator to add one.")
+            )
         return redirect("comms:preferences")
     context = {
         "form": form,

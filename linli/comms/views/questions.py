@@ -44,6 +44,7 @@ from linli.health.selfreport import building_id_from_token, building_load, build
 from linli.registry.models import Building, Community
 from linli.registry.selectors import communities_for, community_chosen
 from linli.tasks.models import Team
+from linli.tasks.selectors import tasks_for
 
 PAGE_SIZE = 50
 # One address: questions an hour (a family asks a few; a script asks hundreds), suggestion requests a
@@ -370,6 +371,9 @@ def question_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "question": question,
         "task": question.task,
+        # Staff of another grid may answer; the task itself opens only for those who may see it.
+        "task_visible": question.task_id is not None
+        and tasks_for(actor).filter(pk=question.task_id).exists(),
         "overdue": is_open and question.task is not None and question.task.due_at < timezone.now(),
         "similar": similar,
         # The FAQ's answers to much the same question: one tap puts the words in the answer box.

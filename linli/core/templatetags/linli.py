@@ -89,3 +89,11 @@ def masked_name(name: str) -> str:
     from linli.core.identity import mask_name
 
     return mask_name(name)
+
+
+@register.filter
+def masked_phone(phone: str) -> str:
+    """138****1234."""
+    from linli.core.identity import mask_phone
+
+    return mask_phone(phone)
