@@ -274,7 +274,7 @@ def _ensure_incidents(community: Community, commander: User) -> None:
     # A false alarm last night, already dismissed.
     bang = reporting.incident_report(
         community=community,
-        kind=Incident.Kind.SECURITY,
+        kind=Incident.Kind.OTHER,
         description="小区里连续有很大的爆炸声，不知道是不是出事了。",
         building=by_number.get("21"),
         place="21号楼南侧空地",

@@ -255,7 +255,7 @@ def _seed_questions(community: Community) -> None:
                 question=_loaded(question),
                 answer=then[1],
                 add_to_faq=then[2] == "1",
-                faq_question="孩子的奶粉、尿不湿在哪里买？",
+                faq_question="孩子的奶粉快喝完了，小区能买到吗？",
             )
             Question.objects.filter(pk=question.pk).update(answered_at=asked_at + dt.timedelta(minutes=50))
         elif then[0] == "close" and closer is not None:
