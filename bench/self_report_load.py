@@ -116,6 +116,9 @@ SEED = 2022_04_25
 # 5 workers, gthread 2x2, 2x4, 2x8, 3x4 and 4x2; all within the run-to-run noise of a shared machine on
 # rps, CPU per request and p99; 2x4 kept as the plain choice.
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 2))
+# Task workers (db_worker) beside it, one per core as README advises: the reports received are written by
+# both at once (the inbox is claimed with SKIP LOCKED), at a lower priority than the web server.
+TASK_WORKERS = int(os.environ.get("BENCH_TASK_WORKERS", 2))
 THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 4))
 WORKER_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "gthread")
 SECRET_KEY = "bench-self-report-load-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -353,9 +356,9 @@ class CpuMeter:
 
     POLL_SECONDS = 0.2
 
-    def __init__(self, master_pid: int, database: str, worker_pid: int | None = None) -> None:
+    def __init__(self, master_pid: int, database: str, worker_pids: tuple[int, ...] = ()) -> None:
         self.master_pid = master_pid
-        self.worker_pid = worker_pid
+        self.worker_pids = set(worker_pids)
         self.worker_seconds = 0.0
         self.marker = f" {database} "
         self.app_seconds = 0.0
@@ -387,7 +390,7 @@ class CpuMeter:
             if parent == self.master_pid:
                 found[pid] = ("app", seconds)
                 continue
-            if self.worker_pid is not None and pid == self.worker_pid:
+            if pid in self.worker_pids:
                 found[pid] = ("worker", seconds)
                 continue
             try:
@@ -778,8 +781,8 @@ def run() -> Figures:
     log(f"gunicorn: {WORKERS} workers × {THREADS} threads ({WORKER_CLASS}) on 127.0.0.1:{port}")
     load_before = os.getloadavg()[0]
     server = start_server(port, url)
-    worker = start_worker(url)
-    meter = CpuMeter(server.pid, urllib.parse.urlsplit(url).path.lstrip("/"), worker.pid)
+    workers = [start_worker(url) for _ in range(TASK_WORKERS)]
+    meter = CpuMeter(server.pid, urllib.parse.urlsplit(url).path.lstrip("/"), tuple(w.pid for w in workers))
     try:
         check_csrf(port, plan.lines[len(plan.lines) // 2])
         log(f"baseline GET /healthz: {WARM_UP_SECONDS} s warm-up, {SECONDS} s at {CONNECTIONS} connections")
@@ -827,7 +830,8 @@ def run() -> Figures:
             errors["unwritten"] += unwritten
     finally:
         stop_server(server)
-        stop_server(worker)
+        for worker in workers:
+            stop_server(worker)
     extra = inprocess(plan)
 
     from django.db import connection as conn
@@ -862,6 +866,7 @@ def run() -> Figures:
         "households": len(plan.households),
         "household_repeats": max(0, load.sent - len(plan.households)),
         "workers": WORKERS,
+        "task_workers": TASK_WORKERS,
         "threads": THREADS,
         "worker_class": WORKER_CLASS,
         "connections": CONNECTIONS,

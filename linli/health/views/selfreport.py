@@ -8,11 +8,10 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from linli.core.audit import audit_record
@@ -27,6 +26,9 @@ from linli.registry.models import Building, Relation, Resident
 from linli.registry.selectors import buildings_for
 
 # --- the resident's page ------------------------------------------------------------------------------
+
+
+_EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 def _too_many(request: HttpRequest, building: Building) -> HttpResponse:
@@ -70,7 +72,9 @@ def report_page(request: HttpRequest, token: str) -> HttpResponse:
         response = _household_page(
             request, _building(building_id), household_id, done=request.GET.get("done") == "1"
         )
-    add_never_cache_headers(response)
+    # What add_never_cache_headers sets, written directly (it parses and rebuilds the header each time).
+    response["Expires"] = _EXPIRED
+    response["Cache-Control"] = "max-age=0, no-cache, no-store, must-revalidate, private"
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "same-origin"
     return response
@@ -120,7 +124,8 @@ def _submit(
             return _household_page(
                 request, _building(building_id), household_id, error=exc.messages[0], status=400
             )
-        return redirect(reverse("health:report_page", args=[token]) + "?done=1")
+        # The page posted to is the page to show (request.path: no URL reversing on the morning's hot path).
+        return HttpResponseRedirect(request.path + "?done=1")
     # Show the form again with the household's names and what was typed.
     members = sr.household_members(household_id)
     if not members:
