@@ -53,6 +53,7 @@ from linli.core.access import administers, community_ids_in_scope
 from linli.core.audit import audit_record
 from linli.core.models import AuditLog, User
 from linli.core.roles import Role
+from linli.core.selectors import community_commanders
 from linli.plans.models import PositionHolder
 from linli.registry.models import Community
 from linli.response.models import Assignment, Response
@@ -520,15 +521,7 @@ def issuers_for(user: User) -> tuple[Community | None, list[User]]:
     community = holder_community(user)
     if community is None:
         return None, []
-    admins = list(
-        User.objects.filter(
-            community=community,
-            role=Role.COMMUNITY_ADMIN,
-            is_active=True,
-            is_service_account=False,
-            grid__isnull=True,
-        ).order_by("id")[:3]
-    )
+    admins = list(community_commanders(community.pk)[:3])
     return community, admins
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import math
 import re
 import secrets
@@ -43,8 +42,9 @@ from linli.comms.services import Message, notify_many
 from linli.core.access import acts, community_ids_in_scope, scope_q
 from linli.core.audit import audit_record, reveal_logged
 from linli.core.http import public_url
-from linli.core.identity import MOBILE_RE, InvalidIdentity, normalize_phone
+from linli.core.identity import mobile_number
 from linli.core.models import AuditLog, User
+from linli.core.uploads import photo_extension
 from linli.registry.models import Building, Community
 from linli.tasks.models import Task, Team
 from linli.tasks.services import TaskConflict, TaskSpec, task_set_status, tasks_create
@@ -238,30 +238,17 @@ def _containment(query: Tokens, text: Tokens) -> float:
 
 # --- the resident's question ------------------------------------------------------------------------------
 
-_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "MPO": "jpg"}
-
 
 def check_photo(upload: UploadedFile) -> str:
     """The photo's file extension if it is an image (by its content) of at most 10 MB; else ValidationError."""
-    from PIL import Image, UnidentifiedImageError
-
     if upload.size is not None and upload.size > PHOTO_MAX_BYTES:
         raise ValidationError(
             {"photo": _("The photo is larger than 10 MB; take it again or send a smaller one.")}
         )
-    kind = ""
-    try:
-        upload.seek(0)
-        with Image.open(io.BytesIO(upload.read(PHOTO_MAX_BYTES + 1))) as image:
-            kind = image.format or ""
-            image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
-        kind = ""
-    finally:
-        upload.seek(0)
-    if kind not in _IMAGE_FORMATS:
+    ext = photo_extension(upload, PHOTO_MAX_BYTES)
+    if ext is None:
         raise ValidationError({"photo": _("That file is not a photo. Choose a picture (JPEG, PNG, WebP).")})
-    return _IMAGE_FORMATS[kind]
+    return ext
 
 
 def clean_text(text: str) -> str:
@@ -275,11 +262,8 @@ def clean_mobile(raw: str) -> str:
     """An optional mobile number for the SMS: "" when empty; ValidationError when it is not a mobile."""
     if not (raw or "").strip():
         return ""
-    try:
-        phone = normalize_phone(raw)
-    except InvalidIdentity:
-        phone = ""
-    if not MOBILE_RE.match(phone):
+    phone = mobile_number(raw)
+    if phone is None:
         raise ValidationError(
             {"phone": _("Enter a mobile number (11 digits, starting 13–19), or leave it empty.")}
         )

@@ -282,11 +282,6 @@ EVENT_DATA: dict[str, type[Schema]] = {
 }
 
 
-def staff_url(path: str) -> str:
-    """The staff page's address: absolute when the site knows its public address (PUBLIC_URL)."""
-    return public_url(path)
-
-
 def _anyone_listening(event: str) -> bool:
     # One cheap query before any payload is built: most communities have no department subscribed.
     subscribed = ChannelEndpoint.objects.filter(kind=Channel.WEBHOOK, is_active=True)
@@ -333,7 +328,7 @@ def case_created(case: ControlCase) -> int:
         status=case.status,
         dispatch_record=case.record_id,
         dispatch_batch=case.record.batch_id if case.record_id and case.record else None,
-        url=staff_url(case.get_absolute_url()),
+        url=public_url(case.get_absolute_url()),
     )
     return _raise("case.created", f"case:{case.pk}", data, case.community_id, street_id)
 
@@ -359,6 +354,6 @@ def response_activated(response: Response) -> int:
         reason=response.reason[:500],
         activated_at=response.activated_at,
         status=response.status,
-        url=staff_url(response.get_absolute_url()),
+        url=public_url(response.get_absolute_url()),
     )
     return _raise("response.activated", f"response:{response.pk}", data, response.community_id, street_id)

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from linli.core.models import User
@@ -34,6 +34,25 @@ def posted_id(value: str | None) -> int:
     """One primary key from a form or query string; 0 (no row) for anything that is not one."""
     found = posted_ids([value or ""])
     return found[0] if found else 0
+
+
+_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def resident_page(
+    response: HttpResponse, *, cacheable: bool = False, robots: str = "noindex"
+) -> HttpResponse:
+    """The headers of a page a resident opens without an account (a QR code, an SMS link): never indexed;
+    the token in its address stays on this site (not "no-referrer": browsers then post its forms with
+    "Origin: null", which Django's CSRF check refuses); and, unless `cacheable`, never served from a cache.
+    The cache headers are those of django.utils.cache.add_never_cache_headers, written directly (on the
+    self-report page's hot path it would parse and rebuild them each time)."""
+    if not cacheable:
+        response["Expires"] = http_date()
+        response["Cache-Control"] = _NEVER_CACHE
+    response["X-Robots-Tag"] = robots
+    response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def public_url(path: str, request: HttpRequest | None = None) -> str:

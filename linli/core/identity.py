@@ -166,6 +166,8 @@ def normalize_phone(raw: object) -> str:
 def mobile_number(raw: object) -> str | None:
     """The mobile number in `raw` (11 digits), or None when it is empty, a landline or not a phone: who can
     get an SMS."""
+    if isinstance(raw, str) and MOBILE_RE.match(raw):
+        return raw  # already stored normalised (the ledger): a whole community's fan-out skips the rest
     try:
         text = normalize_phone(raw)
     except InvalidIdentity:

@@ -34,3 +34,11 @@ def community_staff(community_id: int | None) -> QuerySet[User]:
     return User.objects.filter(
         community_id=community_id or 0, is_active=True, is_service_account=False
     ).order_by("display_name", "username")
+
+
+def community_commanders(community_id: int | None) -> QuerySet[User]:
+    """The community's commanders (its administrators' own accounts, not a grid's, not API accounts): the top
+    of every escalation chain, first by seniority of account."""
+    from linli.core.roles import Role
+
+    return community_staff(community_id).filter(role=Role.COMMUNITY_ADMIN, grid__isnull=True).order_by("id")

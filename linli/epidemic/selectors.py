@@ -13,6 +13,7 @@ from django.utils import timezone
 from linli.core.access import scope_q
 from linli.core.models import User
 from linli.core.roles import Role
+from linli.core.selectors import community_commanders
 from linli.epidemic.models import ControlType, DispatchBatch, DispatchRecord
 from linli.registry.models import Building, Grid
 from linli.tasks.models import Team
@@ -61,18 +62,7 @@ class Routing:
 
 
 def routing_for(community_id: int) -> Routing:
-    commander = (
-        User.objects.filter(
-            community_id=community_id,
-            role=Role.COMMUNITY_ADMIN,
-            is_active=True,
-            is_service_account=False,
-            grid__isnull=True,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
+    commander = community_commanders(community_id).values_list("id", flat=True).first()
     leaders: dict[int, int | None] = dict(
         Grid.objects.filter(community_id=community_id).values_list("id", "leader_id")
     )

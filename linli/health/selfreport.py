@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import re
 import time
@@ -32,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +42,7 @@ from linli.core.audit import audit_record
 from linli.core.bulk import insert_rows
 from linli.core.models import AuditLog, User
 from linli.core.spreadsheet import fold_text
+from linli.core.uploads import photo_extension
 from linli.health.models import (
     ANTIGEN_CODES,
     FEVER_AT,
@@ -108,6 +109,14 @@ def building_id_from_token(token: str) -> int | None:
 def building_from_token(token: str) -> Building | None:
     building_id = building_id_from_token(token)
     return None if building_id is None else building_load(building_id)
+
+
+def building_from_token_or_404(token: str) -> Building:
+    """The building of a QR link (its pages: self-report, questions, incidents); 404 for a bad link."""
+    building = building_from_token(token)
+    if building is None:
+        raise Http404
+    return building
 
 
 def building_load(building_id: int) -> Building | None:
@@ -231,27 +240,14 @@ def parse_temperature(raw: str) -> Decimal:
     return value
 
 
-_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "MPO": "jpg"}
-
-
 def check_photo(upload: UploadedFile) -> str:
     """The photo's file extension if it is an image of at most 10 MB; otherwise ValidationError."""
-    from PIL import Image, UnidentifiedImageError
-
     if upload.size is not None and upload.size > PHOTO_MAX_BYTES:
         raise ValidationError(_("The photo is larger than 10 MB; take it again or send a smaller one."))
-    try:
-        upload.seek(0)
-        with Image.open(io.BytesIO(upload.read())) as image:
-            kind = image.format or ""
-            image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
-        raise ValidationError(_("That file is not a photo. Choose a picture of the test.")) from None
-    finally:
-        upload.seek(0)
-    if kind not in _IMAGE_FORMATS:
+    ext = photo_extension(upload, PHOTO_MAX_BYTES)
+    if ext is None:
         raise ValidationError(_("That file is not a photo. Choose a picture of the test."))
-    return _IMAGE_FORMATS[kind]
+    return ext
 
 
 @dataclass

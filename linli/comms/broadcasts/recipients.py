@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from linli.comms.models.broadcasts import Audience, Broadcast
-from linli.core.identity import MOBILE_RE, InvalidIdentity, normalize_phone
+from linli.core.identity import mobile_number
 from linli.core.models import User
 from linli.core.roles import OUTSIDE_ROLES, Role
 from linli.health.selfreport import LIVING_HERE
@@ -69,15 +69,7 @@ def special_q(kinds: Sequence[str], today: dt.date | None = None) -> Q:
 
 def mobile(phone: str) -> str:
     """The phone if it can receive an SMS (a mobile number), else ""."""
-    if not phone:
-        return ""
-    if MOBILE_RE.match(phone):
-        return phone
-    try:
-        phone = normalize_phone(phone)
-    except InvalidIdentity:
-        return ""
-    return phone if MOBILE_RE.match(phone) else ""
+    return mobile_number(phone) or ""
 
 
 def resident_targets(

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.comms.broadcasts import selectors
-from linli.comms.broadcasts.recipients import Target, mobile, targets_for
+from linli.comms.broadcasts.recipients import Target, targets_for
 from linli.comms.broadcasts.sms import (
     MAX_SEGMENTS,
     TOKEN_LENGTH,
@@ -35,7 +35,7 @@ from linli.comms.outbox import Outgoing, outbox_enqueue, robots_post
 from linli.comms.services import Message, notify_many
 from linli.core.audit import audit_record
 from linli.core.bulk import insert_rows
-from linli.core.identity import InvalidIdentity, normalize_phone
+from linli.core.identity import mobile_number
 from linli.core.models import AuditLog, User
 from linli.registry.models import Building, Community, SpecialKind
 
@@ -441,10 +441,7 @@ def broadcast_ack_by_reply(*, phone: str, text: str, at: dt.datetime | None = No
     confirmation sent to that phone in the last three days that it has not confirmed yet."""
     if not is_ack_reply(text):
         return False
-    try:
-        number = mobile(normalize_phone(phone))
-    except InvalidIdentity:
-        return False
+    number = mobile_number(phone)
     if not number:
         return False
     at = at or _now()

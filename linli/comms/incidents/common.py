@@ -22,11 +22,6 @@ def site_text(message: str, **values: object) -> str:
         return text % values if values else text
 
 
-def absolute(path: str) -> str:
-    """A link for messages read outside the site (group robots, webhooks, SMS): PUBLIC_URL + path when set."""
-    return public_url(path)
-
-
 def tell_reporter(incident: Incident, text: str, *, key: str) -> int:
     """An SMS to a reporter who left a mobile number: `text` and the link to their report's page, where staff's
     words to them appear. A resident who closed the page finds their report again through it."""
@@ -39,7 +34,7 @@ def tell_reporter(incident: Incident, text: str, *, key: str) -> int:
     phone = mobile_number(incident.reporter_phone)
     if not phone:
         return 0
-    link = absolute(reverse("comms:incident_status", args=[incident.token]))
+    link = public_url(reverse("comms:incident_status", args=[incident.token]))
     return outbox_enqueue(
         [
             Outgoing(

@@ -25,16 +25,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.comms.incidents.common import absolute, site_text, tell_reporter
+from linli.comms.incidents.common import site_text, tell_reporter
 from linli.comms.incidents.siteplan import plan_position
 from linli.comms.incidents.uploads import Checked, check_all, photo_preview
 from linli.comms.models import Incident, IncidentMedia, Notification
 from linli.comms.outbox import robots_post, webhook_event
 from linli.comms.services import Message, notify_many
 from linli.core.audit import audit_record
+from linli.core.http import public_url
 from linli.core.identity import InvalidIdentity, normalize_optional_phone
 from linli.core.models import AuditLog, User
-from linli.core.roles import Role
+from linli.core.selectors import community_commanders
 from linli.epidemic.selectors import routing_for
 from linli.registry.models import Building, Community
 
@@ -263,18 +264,6 @@ def _store(incident: Incident, checked: list[Checked], stored: list[str]) -> lis
     return rows
 
 
-def community_commanders(community_id: int) -> list[int]:
-    return list(
-        User.objects.filter(
-            community_id=community_id,
-            role=Role.COMMUNITY_ADMIN,
-            is_active=True,
-            is_service_account=False,
-            grid__isnull=True,
-        ).values_list("id", flat=True)
-    )
-
-
 def _raise_alarm(incident: Incident, community: Community, actor: User | None) -> None:
     staff_path = reverse("comms:incident", args=[incident.pk])
     with translation.override(settings.LANGUAGE_CODE):
@@ -294,7 +283,7 @@ def _raise_alarm(incident: Incident, community: Community, actor: User | None) -
         if incident.description:
             lines.append(incident.description[:300])
         body = "\n".join(lines)
-    recipients = community_commanders(community.pk)
+    recipients = list(community_commanders(community.pk).values_list("id", flat=True))
     if incident.building_id is not None:
         _grid, worker, leader = routing_for(community.pk).for_building(incident.building_id)
         recipients += [uid for uid in (worker, leader) if uid]
@@ -316,7 +305,7 @@ def _raise_alarm(incident: Incident, community: Community, actor: User | None) -
         key=f"incident:{incident.pk}",
         title=title,
         body=body,
-        url=absolute(staff_path),
+        url=public_url(staff_path),
         urgent=incident.urgent,
     )
     webhook_event(
@@ -344,7 +333,7 @@ def webhook_data(incident: Incident, community: Community) -> dict[str, Any]:
         "plan_y": incident.plan_y,
         "reported_at": incident.created_at.isoformat(),
         "status": incident.status,
-        "url": absolute(reverse("comms:incident", args=[incident.pk])),
+        "url": public_url(reverse("comms:incident", args=[incident.pk])),
     }
 
 

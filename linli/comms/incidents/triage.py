@@ -17,11 +17,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.comms.incidents.common import absolute, site_text, tell_reporter
+from linli.comms.incidents.common import site_text, tell_reporter
 from linli.comms.models import Incident, Notification
 from linli.comms.services import Message, notify_many
 from linli.core.access import acts, community_ids_in_scope
 from linli.core.audit import audit_record, reveal_logged
+from linli.core.http import public_url
 from linli.core.models import AuditLog, User
 from linli.epidemic.selectors import routing_for
 from linli.plans.models import LEVELS, Plan
@@ -116,7 +117,7 @@ def _task_detail(incident: Incident, instructions: str) -> str:
         _("Incident #%(id)s, photos and location: %(url)s")
         % {
             "id": incident.pk,
-            "url": absolute(reverse("comms:incident", args=[incident.pk])),
+            "url": public_url(reverse("comms:incident", args=[incident.pk])),
         }
     )
     return "\n".join(lines)

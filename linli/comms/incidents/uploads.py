@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
+from linli.core.uploads import image_format
+
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 VIDEO_MAX_BYTES = 50 * 1024 * 1024
 PLAN_MAX_BYTES = 10 * 1024 * 1024
@@ -54,23 +56,6 @@ def _size(upload: UploadedFile) -> int:
     return size
 
 
-def image_format(upload: UploadedFile, max_bytes: int = PHOTO_MAX_BYTES) -> tuple[str, int, int] | None:
-    """(Pillow format, width, height) when the file is an image Pillow can read whole; else None."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        upload.seek(0)
-        data = upload.read(max_bytes + 1)
-        with Image.open(io.BytesIO(data)) as image:
-            kind, size = image.format or "", image.size
-            image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
-        return None
-    finally:
-        upload.seek(0)
-    return kind, size[0], size[1]
-
-
 def video_type(head: bytes) -> tuple[str, str] | None:
     """(extension, content type) of an MP4, QuickTime or WebM file from its first bytes; else None."""
     if len(head) >= 12 and head[4:8] == b"ftyp":
@@ -105,7 +90,7 @@ def check_media(upload: UploadedFile) -> Checked:
         raise ValidationError(
             _("%(name)s: a photo may be at most 10 MB; send a smaller one.") % {"name": name}
         )
-    found = image_format(upload)
+    found = image_format(upload, PHOTO_MAX_BYTES)
     if found is None or found[0] not in _PHOTO_FORMATS:
         raise ValidationError(
             _(
@@ -133,6 +118,27 @@ def check_all(uploads: list[UploadedFile]) -> list[Checked]:
     if errors:
         raise ValidationError({"files": errors})
     return checked
+
+
+def usable_media(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], list[str]]:
+    """(the photos and videos that pass check_media, at most MAX_FILES; one line for each left out): a
+    report goes in without its bad files rather than not at all."""
+    kept: list[UploadedFile] = []
+    dropped: list[str] = []
+    for upload in uploads:
+        if len(kept) >= MAX_FILES:
+            dropped.append(
+                _("%(name)s: at most %(n)s files per report") % {"name": upload.name, "n": MAX_FILES}
+            )
+            continue
+        try:
+            check_media(upload)
+        except ValidationError as exc:
+            dropped.extend(exc.messages)
+            continue
+        upload.seek(0)
+        kept.append(upload)
+    return kept, dropped
 
 
 def check_plan_image(upload: UploadedFile) -> tuple[str, int, int]:

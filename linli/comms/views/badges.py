@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from linli.comms import badges as svc
 from linli.comms.models import Badge
 from linli.core import ratelimit
-from linli.core.http import actor_of, error_text, next_url, posted_ids, public_url
+from linli.core.http import actor_of, error_text, next_url, posted_ids, public_url, resident_page
 from linli.core.models import User
 from linli.core.pdf import pdf_response, qr_png, qr_svg
 from linli.core.request_context import client_ip
@@ -327,11 +327,7 @@ def _my_badge_post(request: HttpRequest, actor: User, badge: Badge) -> None:
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    add_never_cache_headers(response)
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    # The code in the address stays on this site.
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return resident_page(response, robots="noindex, nofollow")
 
 
 def _guess_key(ip: str | None) -> str:

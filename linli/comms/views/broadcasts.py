@@ -15,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -39,7 +38,7 @@ from linli.comms.models import Broadcast, Channel, NoticeTemplate
 from linli.comms.models.broadcasts import Audience
 from linli.core import ratelimit
 from linli.core.access import administers
-from linli.core.http import actor_of, error_text, form_errors_from, posted_id
+from linli.core.http import actor_of, error_text, form_errors_from, posted_id, posted_ids, resident_page
 from linli.core.models import User
 from linli.core.request_context import client_ip
 from linli.registry.models import Community, SpecialKind
@@ -120,9 +119,9 @@ def _initial(actor: User, community: Community, request: HttpRequest) -> dict[st
     if not _administers(actor, community):
         initial["scope"] = Broadcast.Scope.BUILDINGS
         initial["buildings"] = list(sel.buildings_sendable(actor, community).values_list("pk", flat=True))
-    draft_id = request.GET.get("draft", "")
-    if draft_id.isdigit():
-        draft = sel.broadcasts_for(actor).filter(pk=int(draft_id), status=Broadcast.Status.DRAFT).first()
+    draft_id = posted_id(request.GET.get("draft"))
+    if draft_id:
+        draft = sel.broadcasts_for(actor).filter(pk=draft_id, status=Broadcast.Status.DRAFT).first()
         if draft is not None and draft.community_id == community.pk:
             initial.update(
                 audience=draft.audience,
@@ -140,9 +139,9 @@ def _initial(actor: User, community: Community, request: HttpRequest) -> dict[st
                 if draft.ack_deadline
                 else initial["ack_deadline"],
             )
-    template_id = request.GET.get("template", "")
-    if template_id.isdigit():
-        template = sel.template_get(community, pk=int(template_id))
+    template_id = posted_id(request.GET.get("template"))
+    if template_id:
+        template = sel.template_get(community, pk=template_id)
         if template is not None:
             initial.update(
                 template=template.pk,
@@ -192,13 +191,9 @@ def broadcast_new(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form_errors_from(form, exc)
             else:
-                replaced = request.POST.get("draft", "")
-                if replaced.isdigit():
-                    old = (
-                        sel.broadcasts_for(actor)
-                        .filter(pk=int(replaced), status=Broadcast.Status.DRAFT)
-                        .first()
-                    )
+                replaced = posted_id(request.POST.get("draft"))
+                if replaced:
+                    old = sel.broadcasts_for(actor).filter(pk=replaced, status=Broadcast.Status.DRAFT).first()
                     if old is not None:
                         svc.broadcast_discard(actor=actor, broadcast=old)
                 return redirect("comms:broadcast", broadcast.pk)
@@ -226,8 +221,8 @@ def broadcast_template_fill(request: HttpRequest) -> HttpResponse:
     """htmx: the template picked fills the title and text (the community's name, phone and today's date)."""
     actor = actor_of(request)
     community, _allowed = _compose_community(actor, request.GET.get("community_code", ""))
-    template_id = request.GET.get("template", "")
-    template = sel.template_get(community, pk=int(template_id)) if template_id.isdigit() else None
+    template_id = posted_id(request.GET.get("template"))
+    template = sel.template_get(community, pk=template_id) if template_id else None
     title = template_fill(template.title, community) if template else request.GET.get("title", "")
     body = template_fill(template.body, community) if template else request.GET.get("body", "")
     return render(request, "comms/broadcasts/_text_fields.html", {"title": title, "body": body, "errors": {}})
@@ -239,7 +234,7 @@ def broadcast_preview(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     community, _allowed = _compose_community(actor, request.GET.get("community_code", ""))
     allowed = set(sel.buildings_sendable(actor, community).values_list("pk", flat=True))
-    building_ids = [int(v) for v in request.GET.getlist("buildings") if v.isdigit() and int(v) in allowed]
+    building_ids = [v for v in posted_ids(request.GET.getlist("buildings")) if v in allowed]
     audience = request.GET.get("audience", Audience.RESIDENTS)
     scope = request.GET.get("scope", Broadcast.Scope.COMMUNITY)
     if not _administers(actor, community):
@@ -298,8 +293,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
             actor, broadcast.community, [b.pk for b in broadcast.buildings.all()]
         )
         return render(request, "comms/broadcasts/review.html", context)
-    building_param = request.GET.get("building", "")
-    building_id = int(building_param) if building_param.isdigit() else None
+    building_id = posted_id(request.GET.get("building")) or None
     if broadcast.audience == Audience.RESIDENTS:
         context["buildings"] = sel.building_table(broadcast)
         if broadcast.require_ack:
@@ -367,11 +361,11 @@ def broadcast_door(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff knocked: the household counts as confirmed (htmx replaces its row)."""
     actor = actor_of(request)
     broadcast = sel.broadcast_get(actor, pk)
-    household = request.POST.get("household", "")
-    if not household.isdigit():
+    household = posted_id(request.POST.get("household"))
+    if not household:
         raise Http404
     try:
-        n = svc.broadcast_confirm_at_door(actor=actor, broadcast=broadcast, household_id=int(household))
+        n = svc.broadcast_confirm_at_door(actor=actor, broadcast=broadcast, household_id=household)
     except PermissionDenied:
         raise Http404 from None
     if request.headers.get("HX-Request"):
@@ -495,17 +489,14 @@ _TOKEN = re.compile(rf"[0-9a-z]{{{TOKEN_LENGTH}}}")
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return resident_page(response, cacheable=True)
 
 
 def _too_many(request: HttpRequest, retry: int = 60, *, links: bool = False) -> HttpResponse:
     context = {"links": links, "minutes": max(1, round(retry / 60))}
     response = render(request, "comms/notices/too_many.html", context, status=429)
     response["Retry-After"] = str(retry)
-    add_never_cache_headers(response)
-    return _public(response)
+    return resident_page(response)
 
 
 def _board_community(request: HttpRequest, code: str) -> Community:
@@ -562,8 +553,7 @@ def notice_ack(request: HttpRequest, token: str) -> HttpResponse:
                 "now": timezone.now(),
             },
         )
-    add_never_cache_headers(response)
-    return _public(response)
+    return resident_page(response)
 
 
 urlpatterns: list[URLPattern | URLResolver] = [

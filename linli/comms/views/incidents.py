@@ -32,24 +32,30 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.comms.incidents import forms as f
 from linli.comms.incidents import reporting, selectors, siteplan, triage
 from linli.comms.incidents.reporting import Via, preview_name
-from linli.comms.incidents.uploads import MAX_FILES
+from linli.comms.incidents.uploads import MAX_FILES, usable_media
 from linli.comms.models import Incident, IncidentMedia, SitePlan
 from linli.core import ratelimit
 from linli.core.access import acts, administers
-from linli.core.http import actor_of, chosen_community_code, error_text, form_errors_from, posted_id
+from linli.core.http import (
+    actor_of,
+    chosen_community_code,
+    error_text,
+    form_errors_from,
+    posted_id,
+    resident_page,
+)
 from linli.core.identity import mask_name, mask_phone
 from linli.core.models import User
 from linli.core.request_context import client_ip
 from linli.core.roles import READ_ONLY_ROLES
 from linli.core.selectors import audit_for_target, community_staff
-from linli.health.selfreport import building_id_from_token, building_load
+from linli.health.selfreport import building_from_token_or_404
 from linli.plans.models import LEVEL_CHOICES
 from linli.registry.models import Building, Community
 from linli.registry.selectors import communities_for, community_chosen, community_get
@@ -74,11 +80,7 @@ def reset_rate_limits() -> None:
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    add_never_cache_headers(response)
-    response["X-Robots-Tag"] = "noindex"
-    # Not "no-referrer": browsers then post forms with "Origin: null", which Django's CSRF check refuses.
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return resident_page(response)
 
 
 def _too_many(
@@ -146,7 +148,7 @@ def _submit(
     second try); the resident is told which ones."""
     location = form.location()
     data = form.cleaned_data
-    files, dropped = _usable_files(request.FILES.getlist("files"))
+    files, dropped = usable_media(request.FILES.getlist("files"))
     try:
         incident = reporting.incident_report(
             community=community,
@@ -182,36 +184,9 @@ def _submit(
     return incident
 
 
-def _usable_files(uploads: list[Any]) -> tuple[list[Any], list[str]]:
-    """(the photos and videos that pass the checks, one line for each that does not)."""
-    from linli.comms.incidents.uploads import MAX_FILES, check_media
-
-    kept: list[Any] = []
-    dropped: list[str] = []
-    for upload in uploads:
-        if len(kept) >= MAX_FILES:
-            dropped.append(
-                _("%(name)s: at most %(n)s files per report") % {"name": upload.name, "n": MAX_FILES}
-            )
-            continue
-        try:
-            check_media(upload)
-        except ValidationError as exc:
-            dropped.extend(exc.messages)
-            continue
-        upload.seek(0)
-        kept.append(upload)
-    return kept, dropped
-
-
 def incident_public(request: HttpRequest, token: str) -> HttpResponse:
     """The resident's report page, from the building's QR poster."""
-    building_id = building_id_from_token(token)
-    if building_id is None:
-        raise Http404
-    building = building_load(building_id)
-    if building is None:
-        raise Http404
+    building = building_from_token_or_404(token)
     community = building.community
     if request.method == "POST" and not _POSTS.hit(str(client_ip(request))):
         return _too_many(request, community)

@@ -20,7 +20,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -35,12 +34,14 @@ from linli.core.http import (
     error_text,
     form_errors_from,
     next_url,
+    posted_id,
     posted_ids,
+    resident_page,
 )
 from linli.core.identity import mask_name, mask_phone
 from linli.core.models import User
 from linli.core.request_context import client_ip
-from linli.health.selfreport import building_id_from_token, building_load, building_token
+from linli.health.selfreport import building_from_token_or_404, building_id_from_token, building_token
 from linli.registry.models import Building, Community
 from linli.registry.selectors import communities_for, community_chosen
 from linli.tasks.models import Team
@@ -84,19 +85,7 @@ class AskForm(forms.Form):
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    add_never_cache_headers(response)
-    response["X-Robots-Tag"] = "noindex"
-    # Not "no-referrer": browsers then post forms with "Origin: null", which Django's CSRF check refuses.
-    response["Referrer-Policy"] = "same-origin"
-    return response
-
-
-def _building(token: str) -> Building:
-    building_id = building_id_from_token(token)
-    building = building_load(building_id) if building_id is not None else None
-    if building is None:
-        raise Http404
-    return building
+    return resident_page(response)
 
 
 def _refused(
@@ -129,7 +118,7 @@ def _remember(response: HttpResponse, request: HttpRequest, question_id: int) ->
 
 def ask(request: HttpRequest, token: str) -> HttpResponse:
     """The building's ask page: the question form, FAQ suggestions while typing, this phone's questions."""
-    building = _building(token)
+    building = building_from_token_or_404(token)
     ip = client_ip(request)
     status = 200
     if request.method == "POST":
@@ -181,7 +170,7 @@ def ask_suggest(request: HttpRequest, token: str) -> HttpResponse:
     suggestions: list[svc.Suggestion] = []
     seen = set(posted_ids(request.GET.get("seen", "").split(",")[:50]))
     if len(svc.clean_text(text)) >= 2:
-        building = _building(token)
+        building = building_from_token_or_404(token)
         suggestions = svc.faq_suggest(building.community_id, text)
         # Counted once per page: typing on does not count the same suggestion again.
         fresh = [s.pk for s in suggestions if s.pk not in seen]
@@ -199,7 +188,7 @@ def ask_suggest(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def ask_helped(request: HttpRequest, token: str, pk: int) -> HttpResponse:
     """htmx: "this answers my question". Counted; nothing is sent to staff."""
-    building = _building(token)
+    building = building_from_token_or_404(token)
     if not _HELPED.hit(str(client_ip(request))):
         return _public(HttpResponse("", status=429))
     if not svc.faq_helped(community_id=building.community_id, pk=pk):
@@ -208,7 +197,7 @@ def ask_helped(request: HttpRequest, token: str, pk: int) -> HttpResponse:
 
 
 def ask_faq(request: HttpRequest, token: str) -> HttpResponse:
-    building = _building(token)
+    building = building_from_token_or_404(token)
     entries = svc.faq_published(building.community_id)
     return _public(
         render(request, "comms/ask/faq.html", {"building": building, "token": token, "entries": entries})
@@ -539,10 +528,10 @@ def faq_new(request: HttpRequest) -> HttpResponse:
     if not svc.can_edit_faq(actor, community.pk):
         raise PermissionDenied
     initial: dict[str, Any] = {"published": True}
-    source = request.GET.get("question", "")
-    if source.isdigit():
+    source = posted_id(request.GET.get("question"))
+    if source:
         # From an answered question: its words and its answer to start from.
-        asked = svc.question_get(actor, int(source))
+        asked = svc.question_get(actor, source)
         community = asked.community
         initial.update(question=_faq_wording(asked), answer=asked.answer, team=asked.team)
     form = FaqForm(request.POST or None, initial=initial)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.audit import audit_record
-from linli.core.http import actor_of, public_url
+from linli.core.http import actor_of, public_url, resident_page
 from linli.core.identity import mask_name
 from linli.core.pdf import pdf_response, qr_svg
 from linli.core.request_context import client_ip
@@ -26,9 +26,6 @@ from linli.registry.models import Building, Relation, Resident
 from linli.registry.selectors import buildings_for
 
 # --- the resident's page ------------------------------------------------------------------------------
-
-
-_EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 def _too_many(request: HttpRequest, building: Building) -> HttpResponse:
@@ -72,12 +69,7 @@ def report_page(request: HttpRequest, token: str) -> HttpResponse:
         response = _household_page(
             request, _building(building_id), household_id, done=request.GET.get("done") == "1"
         )
-    # What add_never_cache_headers sets, written directly (it parses and rebuilds the header each time).
-    response["Expires"] = _EXPIRED
-    response["Cache-Control"] = "max-age=0, no-cache, no-store, must-revalidate, private"
-    response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return resident_page(response)
 
 
 def _verify(request: HttpRequest, building: Building, token: str, ip: str | None) -> HttpResponse:

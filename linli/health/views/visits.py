@@ -27,7 +27,7 @@ from linli.core.models import User
 from linli.health import visits as svc
 from linli.health.models import WEEKDAYS, Need, Visit, VisitGroup, VisitPlan
 from linli.registry.models import Community
-from linli.registry.selectors import communities_for, community_chosen, grids_for, resident_get
+from linli.registry.selectors import communities_for, community_chosen, community_get, grids_for, resident_get
 
 PLANS_PAGE = 100
 
@@ -120,12 +120,7 @@ def _int(value: str | None) -> int | None:
 
 def _community_filter(request: HttpRequest, actor: User) -> Community | None:
     code = request.GET.get("community", "")
-    if not code:
-        return None
-    community = communities_for(actor).filter(code=code).first()
-    if community is None:
-        raise Http404
-    return community
+    return community_get(actor, code) if code else None
 
 
 def _require_names(actor: User) -> None:
