@@ -50,7 +50,7 @@ much less, and with both cores busy rps is about (2 CPU-seconds a second) / (CPU
 cpu_ratio is what `ratio` would be on an otherwise idle machine.
 
 BENCH_GUNICORN_WORKERS, BENCH_GUNICORN_THREADS and BENCH_GUNICORN_CLASS change the server's shape for
-experiments.
+experiments, BENCH_TASK_WORKERS and BENCH_WORKER_NICE the task workers' number and priority.
 """
 
 from __future__ import annotations
@@ -114,7 +114,12 @@ SEED = 2022_04_25
 # while another thread waits for the database, and keep-alive (which the sync worker lacks: /healthz then
 # costs about 0.3 ms more CPU per request for a new connection each time). Tried on this machine: sync
 # 5 workers, gthread 2x2, 2x4, 2x8, 3x4 and 4x2; all within the run-to-run noise of a shared machine on
-# rps, CPU per request and p99; 2x4 kept as the plain choice.
+# rps, CPU per request and p99; 2x4 kept as the plain choice. Tried again (2026-11-30, interleaved runs, median
+# p99 of the reports): 2x4 90-96 ms, 2x2 108, 2x6 128, 2x8 171, 3x2 135, 2x1 124, 4x1 178; --reuse-port (it
+# spreads the 32 connections evenly over the workers, where accept() gives one of them 28 at times) and a 1 ms
+# GIL switch interval: no better. What made p99 steady was gc.freeze (linli.core.warmup): full collections
+# of the start-up objects had held a worker for 100-180 ms every ~15 s. uWSGI (--http11-socket) starves
+# kept-alive connections (25 of 32 never read); granian raised /healthz more than the reports.
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 2))
 # Task workers (db_worker) beside it, one per core as README advises: the reports received are written by
 # both at once (the inbox is claimed with SKIP LOCKED), at a lower priority than the web server.
@@ -499,7 +504,9 @@ def server_env(url: str) -> dict[str, str]:
     }
 
 
-WORKER_COMMAND = ["nice", "-n", "10"]
+# At nice 0 (tried before inbox_process stopped at a batch that is not full) the workers kept up, a few
+# households a batch, at twice the CPU a report: p99 137-199 ms, ratio 0.38-0.47.
+WORKER_COMMAND = ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10")]
 
 
 def start_worker(url: str) -> subprocess.Popen[bytes]:

@@ -50,6 +50,11 @@ SYMPTOM_CODES = frozenset(Symptom.values)
 ANTIGEN_CODES = frozenset(Antigen.values)
 
 
+def report_is_abnormal(temperature: Decimal, symptoms: str, antigen: str) -> bool:
+    """A fever, a symptom (`symptoms`: codes joined by commas) or a positive antigen test."""
+    return temperature >= FEVER_AT or bool(symptoms.strip(",")) or antigen == Antigen.POSITIVE
+
+
 class SelfReport(models.Model):
     """One person's report for one day. A second report the same day replaces the first (which stays,
     with `current` off): the current one is what counts."""
@@ -131,7 +136,7 @@ class SelfReport(models.Model):
         return " · ".join(parts)
 
     def is_abnormal(self) -> bool:
-        return self.has_fever or bool(self.symptom_list()) or self.antigen == Antigen.POSITIVE
+        return report_is_abnormal(self.temperature, self.symptoms, self.antigen)
 
 
 class SelfReportInbox(models.Model):

@@ -53,6 +53,7 @@ from linli.health.models import (
     Antigen,
     SelfReport,
     SelfReportInbox,
+    report_is_abnormal,
 )
 from linli.registry.models import Building, Community, Household, Residency, Resident, household_label
 from linli.tasks.models import Task
@@ -262,8 +263,8 @@ class Submitted:
 
 def _report(
     person: Resident, entry: Entry, *, now: dt.datetime, ip: str | None, actor: User | None
-) -> SelfReport:
-    return _report_for(
+) -> _Draft:
+    return _draft(
         _Person(
             person.pk, person.household_id, person.community_id, person.grid_id, person.household.building_id
         ),
@@ -286,10 +287,46 @@ class _Person:
     building_id: int
 
 
-def _report_for(
+@dataclass(slots=True)
+class _Draft:
+    """A report to insert, as plain values: the worker makes hundreds a batch, and a model instance costs
+    several times what the rest of a report does. `report()` makes the model for those that need one."""
+
+    community_id: int
+    grid_id: int | None
+    building_id: int
+    resident_id: int
+    day: dt.date
+    submitted_at: dt.datetime
+    temperature: Decimal
+    symptoms: str
+    at_home: bool
+    away_note: str
+    antigen: str
+    photo: str
+    abnormal: bool
+    recorded_by_id: int | None
+    ip: str | None
+    current: bool = False
+
+    def row(self) -> tuple[object, ...]:
+        """The values in _REPORT_COLUMNS' order (the temperature as text, the database's own form)."""
+        return (
+            self.community_id, self.grid_id, self.building_id, self.resident_id, self.day, self.submitted_at,
+            str(self.temperature), self.symptoms, self.at_home, self.away_note, self.antigen, self.photo,
+            self.abnormal, self.current, self.recorded_by_id, self.ip,
+        )  # fmt: skip
+
+    def report(self) -> SelfReport:
+        return SelfReport(**{name: getattr(self, name) for name in _REPORT_COLUMNS})
+
+
+def _draft(
     person: _Person, entry: Entry, *, now: dt.datetime, day: dt.date, ip: str | None, actor: User | None
-) -> SelfReport:
-    report = SelfReport(
+) -> _Draft:
+    symptoms = ",".join(dict.fromkeys(s for s in entry.symptoms if s in SYMPTOM_CODES))
+    antigen = entry.antigen if entry.antigen in ANTIGEN_CODES else Antigen.NONE
+    return _Draft(
         community_id=person.community_id,
         grid_id=person.grid_id,
         building_id=person.building_id,
@@ -297,15 +334,15 @@ def _report_for(
         day=day,
         submitted_at=now,
         temperature=entry.temperature,
-        symptoms=",".join(dict.fromkeys(s for s in entry.symptoms if s in SYMPTOM_CODES)),
+        symptoms=symptoms,
         at_home=entry.at_home,
         away_note="" if entry.at_home else entry.away_note[:100],
-        antigen=entry.antigen if entry.antigen in ANTIGEN_CODES else Antigen.NONE,
-        recorded_by=actor if actor is not None and actor.pk else None,
+        antigen=antigen,
+        photo="",
+        abnormal=report_is_abnormal(entry.temperature, symptoms, antigen),
+        recorded_by_id=actor.pk if actor is not None and actor.pk else None,
         ip=ip,
     )
-    report.abnormal = report.is_abnormal()
-    return report
 
 
 def _save_photo(entry: Entry, resident_id: int, now: dt.datetime) -> str:
@@ -335,25 +372,25 @@ def self_reports_submit(
     members_by_id = {r.pk: r for r in (members if members is not None else household_members(household_id))}
     if any(e.resident_id not in members_by_id for e in entries):
         raise ValidationError(_("That person is not in this household."))
-    reports = []
+    drafts = []
     for entry in entries:
-        report = _report(members_by_id[entry.resident_id], entry, now=now, ip=ip, actor=actor)
-        report.photo.name = _save_photo(entry, entry.resident_id, now)
-        reports.append(report)
+        draft = _report(members_by_id[entry.resident_id], entry, now=now, ip=ip, actor=actor)
+        draft.photo = _save_photo(entry, entry.resident_id, now)
+        drafts.append(draft)
     household = members_by_id[entries[0].resident_id].household
     with transaction.atomic():
-        tasks = _write(reports, members_by_id, now)
+        tasks = _write(drafts, members_by_id, now)
         audit_record(
             actor=actor,
             action=AuditLog.Action.SELF_REPORT,
             target=household,
-            detail=_audit_detail(reports),
+            detail=_audit_detail(drafts),
             community_id=household.community_id,
         )
-    return Submitted(reports=reports, tasks=tasks)
+    return Submitted(reports=[d.report() for d in drafts], tasks=tasks)
 
 
-def _audit_detail(reports: list[SelfReport]) -> str:
+def _audit_detail(reports: Sequence[_Draft]) -> str:
     return _("%(n)s reported, %(abnormal)s abnormal") % {
         "n": len(reports),
         "abnormal": sum(r.abnormal for r in reports),
@@ -366,19 +403,11 @@ _REPORT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _report_row(r: SelfReport) -> tuple[object, ...]:
-    return (
-        r.community_id, r.grid_id, r.building_id, r.resident_id, r.day, r.submitted_at, r.temperature,
-        r.symptoms, r.at_home, r.away_note, r.antigen, r.photo.name or "", r.abnormal, r.current,
-        r.recorded_by_id, r.ip,
-    )  # fmt: skip
-
-
-def _write(reports: list[SelfReport], people: dict[int, Resident] | None, now: dt.datetime) -> list[Task]:
+def _write(reports: list[_Draft], people: dict[int, Resident] | None, now: dt.datetime) -> list[Task]:
     """Insert reports (in the order they were made). For each person and day the latest report counts: it
     replaces the one counting so far, which stays as history, unless that one was made later (two phones,
     two workers). Abnormal reports get a follow-up task. Call inside a transaction."""
-    latest: dict[tuple[int, dt.date], SelfReport] = {}
+    latest: dict[tuple[int, dt.date], _Draft] = {}
     for report in reports:
         key = (report.resident_id, report.day)
         # The later report wins; of two made at the same moment, the one received last.
@@ -402,7 +431,7 @@ def _write(reports: list[SelfReport], people: dict[int, Resident] | None, now: d
     counting_now = {id(r) for r in latest.values()}
     for report in reports:
         report.current = id(report) in counting_now
-    insert_rows(SelfReport, _REPORT_COLUMNS, [_report_row(r) for r in reports])
+    insert_rows(SelfReport, _REPORT_COLUMNS, [r.row() for r in reports])
     # Every abnormal report is followed up, also one replaced a minute later: a fever "corrected" to 36.5 is
     # worth a knock on the door (once a person and day).
     return _follow_up(reports, people, now)
@@ -512,10 +541,21 @@ def inbox_pending(household_id: int) -> dict[int, bool]:
     return pending
 
 
-def inbox_process(*, batch: int = 200) -> int:
-    """Write the reports received, oldest first, a batch per transaction. Rows are claimed with SKIP LOCKED
-    on PostgreSQL, so several workers share the queue; each row is written and deleted in one transaction,
-    so a worker killed half-way loses nothing and writes nothing twice."""
+# Households written per transaction. Larger batches cost less per report (the queries of a batch are the same
+# whatever its size); on SQLite a batch holds the only write lock, which residents' posts then wait for.
+INBOX_BATCH = {"postgresql": 500}
+INBOX_BATCH_DEFAULT = 200
+
+
+def inbox_process(*, batch: int | None = None) -> int:
+    """Write the reports received, oldest first, a batch per transaction, until a batch is not full. Rows are
+    claimed with SKIP LOCKED on PostgreSQL, so several workers share the queue; each row is written and
+    deleted in one transaction, so a worker killed half-way loses nothing and writes nothing twice.
+
+    A pass ends once it has caught up: what comes in meanwhile waits for the next pass (self_report_inbox_job
+    makes one BATCH_SECONDS later). Going on would write the morning rush a few households at a time, and a
+    batch costs nearly as much whatever its size: the worker would take the web server's CPU for nothing."""
+    batch = batch or INBOX_BATCH.get(connection.vendor, INBOX_BATCH_DEFAULT)
     done = 0
     retried = False
     while True:
@@ -524,6 +564,7 @@ def inbox_process(*, batch: int = 200) -> int:
                 rows = _claim(batch)
                 if not rows:
                     return done
+                _commit_without_waiting()
                 _inbox_write(rows)
                 SelfReportInbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
         except IntegrityError:
@@ -538,6 +579,8 @@ def inbox_process(*, batch: int = 200) -> int:
             # the refused ones aside (failed_at), for an administrator to look at.
             rows = _inbox_rows_one_by_one(batch)
         done += len(rows)
+        if len(rows) < batch:
+            return done
 
 
 _INBOX_COLUMNS = ("pk", "household_id", "entries", "received_at", "ip", "user_agent")
@@ -553,6 +596,14 @@ class _Received:
     received_at: dt.datetime
     ip: str | None
     user_agent: str
+
+
+def _commit_without_waiting() -> None:
+    """The batch's transaction need not wait for the disk either: it writes the reports and deletes their
+    inbox rows at once, so a crash that loses it brings the inbox rows back, to be written again."""
+    if ASYNC_COMMIT and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _claim(batch: int) -> list[_Received]:
@@ -617,7 +668,7 @@ def _inbox_write(rows: list[_Received]) -> None:
             "pk", "street_id"
         )
     )
-    reports: list[SelfReport] = []
+    reports: list[_Draft] = []
     audits: list[tuple[object, ...]] = []
     now = timezone.now()
     for row in rows:
@@ -638,9 +689,9 @@ def _inbox_write(rows: list[_Received]) -> None:
                 )
             except (ValidationError, KeyError):
                 continue
-            report = _report_for(person, entry, now=row.received_at, day=day, ip=row.ip, actor=None)
-            report.photo.name = str(raw.get("photo", ""))
-            accepted.append(report)
+            draft = _draft(person, entry, now=row.received_at, day=day, ip=row.ip, actor=None)
+            draft.photo = str(raw.get("photo", ""))
+            accepted.append(draft)
         if not accepted:
             continue
         reports += accepted
@@ -658,12 +709,10 @@ def _inbox_write(rows: list[_Received]) -> None:
         insert_rows(AuditLog, _AUDIT_COLUMNS, audits)
 
 
-def _follow_up(
-    reports: list[SelfReport], members: dict[int, Resident] | None, now: dt.datetime
-) -> list[Task]:
+def _follow_up(reports: list[_Draft], members: dict[int, Resident] | None, now: dt.datetime) -> list[Task]:
     """A task per person whose report is abnormal, once a day; the person's worker is told. `members`: the
     people reported for, read here (the few with an abnormal report) when the caller has none."""
-    abnormal = [r for r in reports if r.abnormal]
+    abnormal = [r.report() for r in reports if r.abnormal]
     if not abnormal:
         return []
     if members is None:
@@ -696,7 +745,8 @@ def _follow_up_community(
         )
     }
     routing = routing_for(abnormal[0].community_id)
-    specs, upgraded = [], []
+    new: dict[tuple[int, str], TaskSpec] = {}
+    upgraded: list[Task] = []
     for report in abnormal:
         stage = f"report-{report.day:%Y%m%d}"
         person = members[report.resident_id]
@@ -711,33 +761,40 @@ def _follow_up_community(
             if urgent
             else _("Call (%(reason)s): %(name)s, %(where)s")
         ) % {"reason": reason, "name": person.name, "where": person.household}
-        task = existing.get((report.resident_id, stage))
+        key = (report.resident_id, stage)
+        due_at = now + dt.timedelta(hours=HOME_CHECK_HOURS if urgent else CALL_HOURS)
+        task = existing.get(key)
         if task is not None:
             # Once a person and day; but a call turns into a home check when a later report is worse.
             if urgent and task.is_open and task.priority != Task.Priority.URGENT:
                 task.title, task.priority = title[:300], Task.Priority.URGENT
-                task.due_at = task.next_escalation_at = now + dt.timedelta(hours=HOME_CHECK_HOURS)
+                task.due_at = task.next_escalation_at = due_at
                 task.detail = f"{report.summary}\n{task.detail}"
                 task.save(update_fields=["title", "priority", "due_at", "next_escalation_at", "detail"])
                 upgraded.append(task)
             continue
-        existing[(report.resident_id, stage)] = Task(source_id=report.resident_id, stage=stage)
-        specs.append(
-            TaskSpec(
-                title=title,
-                detail=report.summary,
-                due_at=now + dt.timedelta(hours=HOME_CHECK_HOURS if urgent else CALL_HOURS),
-                community_id=report.community_id,
-                grid_id=report.grid_id,
-                priority=Task.Priority.URGENT if urgent else Task.Priority.HIGH,
-                source=Task.Source.HEALTH,
-                source_id=report.resident_id,
-                stage=stage,
-                escalation_minutes=30,
-                **routing.task_owners(report.building_id),
-            )
+        spec = new.get(key)
+        if spec is not None:
+            # Two abnormal reports of one person in one batch (a cough, then a fever a minute later): one task,
+            # a home check if either needs one.
+            if urgent and spec.priority != Task.Priority.URGENT:
+                spec.title, spec.priority, spec.due_at = title, Task.Priority.URGENT, due_at
+                spec.detail = f"{report.summary}\n{spec.detail}"
+            continue
+        new[key] = TaskSpec(
+            title=title,
+            detail=report.summary,
+            due_at=due_at,
+            community_id=report.community_id,
+            grid_id=report.grid_id,
+            priority=Task.Priority.URGENT if urgent else Task.Priority.HIGH,
+            source=Task.Source.HEALTH,
+            source_id=report.resident_id,
+            stage=stage,
+            escalation_minutes=30,
+            **routing.task_owners(report.building_id),
         )
-    tasks = tasks_create(specs) + upgraded
+    tasks = tasks_create(list(new.values())) + upgraded
     messages = [
         Message(
             user_id=t.assignee_id or t.leader_id or 0,

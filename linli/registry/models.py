@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from linli.core.identity import mask_id_number, mask_phone
 
@@ -158,10 +158,11 @@ class Household(models.Model):
 
 
 def household_label(building: str, entrance: str, room: str) -> str:
-    parts = [str(_("Bldg %(n)s") % {"n": building})]
+    # gettext, not the lazy _: a label is made when asked for (thousands at a time in lists and the worker).
+    parts = [gettext("Bldg %(n)s") % {"n": building}]
     if entrance:
-        parts.append(str(_("Ent %(n)s") % {"n": entrance}))
-    parts.append(str(_("Rm %(n)s") % {"n": room}))
+        parts.append(gettext("Ent %(n)s") % {"n": entrance})
+    parts.append(gettext("Rm %(n)s") % {"n": room})
     return " ".join(parts)
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from linli.conftest import World
@@ -357,6 +358,65 @@ def test_reports_received_wait_in_the_inbox_until_a_worker_writes_them_in_order(
     assert Task.objects.filter(source=Task.Source.HEALTH).count() == 1  # the fever counted when it came in
     assert AuditLog.objects.filter(action="self_report", ip__isnull=True).count() == 2
     assert sr.inbox_process() == 0 and not sr.inbox_pending(household)
+
+
+def test_a_pass_that_has_caught_up_leaves_what_came_in_meanwhile_to_the_next(
+    world: World, monkeypatch
+) -> None:
+    from types import SimpleNamespace
+
+    from linli.health import jobs
+
+    monkeypatch.setattr(jobs, "self_report_inbox_job", SimpleNamespace(enqueue=lambda: None))
+    household, building = world.resident1.household_id, world.building1.pk
+
+    def report(temperature: str) -> None:
+        entry = sr.Entry(resident_id=world.resident1.pk, temperature=Decimal(temperature))
+        sr.self_report_accept(household_id=household, building_id=building, entries=[entry])
+
+    report("36.5")
+    report("36.6")
+    write = sr._inbox_write
+
+    arrivals = iter(["36.7", "36.8"])
+
+    def write_while_another_arrives(rows):  # type: ignore[no-untyped-def]
+        write(rows)
+        temperature = next(arrivals, None)
+        if temperature:
+            report(temperature)  # a resident posts while the worker writes
+
+    monkeypatch.setattr(sr, "_inbox_write", write_while_another_arrives)
+    assert sr.inbox_process(batch=5) == 2  # the batch was not full: caught up, the pass ends
+    assert SelfReportInbox.objects.count() == 1
+    monkeypatch.setattr(sr, "_inbox_write", write)
+    assert sr.inbox_process(batch=5) == 1
+    assert sr.inbox_process(batch=2) == 0 and not SelfReportInbox.objects.exists()
+    for n in range(4):
+        report(f"36.{n}")
+    assert sr.inbox_process(batch=2) == 4  # full batches go on until the queue is empty
+    assert list(SelfReport.objects.filter(current=True).values_list("temperature", flat=True)) == [
+        Decimal("36.3")
+    ]
+
+
+def test_a_cough_then_a_fever_written_in_one_batch_make_one_home_check(world: World, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from linli.health import jobs
+
+    monkeypatch.setattr(jobs, "self_report_inbox_job", SimpleNamespace(enqueue=lambda: None))
+    household, building, key = world.resident1.household_id, world.building1.pk, world.resident1.pk
+    cough = sr.Entry(resident_id=key, temperature=Decimal("36.8"), symptoms=["cough"])
+    fever = sr.Entry(resident_id=key, temperature=Decimal("38.4"), symptoms=["cough"])
+    sr.self_report_accept(household_id=household, building_id=building, entries=[cough])
+    with time_machine.travel(NOON + dt.timedelta(minutes=2), tick=False):
+        sr.self_report_accept(household_id=household, building_id=building, entries=[fever])
+    assert sr.inbox_process() == 2 and not SelfReportInbox.objects.exists()
+    task = Task.objects.get(source=Task.Source.HEALTH, source_id=key)
+    assert task.priority == Task.Priority.URGENT and "38.4" in task.title
+    assert task.due_at <= timezone.now() + dt.timedelta(hours=2)
+    assert task.detail.splitlines()[0].startswith("38.4")  # the later report first, the cough kept below
 
 
 def test_an_older_report_written_late_does_not_replace_a_newer_one(world: World) -> None:
