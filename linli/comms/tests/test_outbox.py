@@ -34,6 +34,15 @@ def _status(key: str) -> OutboxMessage:
     return OutboxMessage.objects.get(key=key)
 
 
+def _webhook(
+    url: str, community, *, name: str = "CDC", secret: str = "s" * 16, events=None
+) -> ChannelEndpoint:  # type: ignore[no-untyped-def]
+    """A department's webhook receiver for the community."""
+    return ChannelEndpoint.objects.create(
+        kind=Channel.WEBHOOK, name=name, url=url, secret=secret, events=events or [], community=community
+    )
+
+
 def test_sms_go_to_the_gateway_in_one_signed_batch_and_a_refused_number_is_not_retried(db, settings) -> None:
     with fake_http() as gateway:
         gateway.answer = sms_gateway_answer(refuse={"13900000000"})
@@ -232,13 +241,11 @@ def test_dingtalk_requests_are_signed_as_dingtalk_checks_them(db, world: World) 
 def test_webhooks_are_signed_and_carry_the_event_and_a_delivery_id(db, world: World) -> None:
     with fake_http() as receiver:
         receiver.answer = lambda r: (204, None)
-        endpoint = ChannelEndpoint.objects.create(
-            kind=Channel.WEBHOOK,
-            name="CDC",
-            url=f"{receiver.url}/hooks",
+        endpoint = _webhook(
+            f"{receiver.url}/hooks",
+            world.community,
             secret="department-secret-123",
             events=["incident.reported"],
-            community=world.community,
         )
         queued = outbox.webhook_event(
             event="incident.reported", key="incident:7", data={"id": 7}, community_id=world.community.pk
@@ -259,14 +266,7 @@ def test_webhooks_are_signed_and_carry_the_event_and_a_delivery_id(db, world: Wo
 
 def test_a_webhook_in_another_community_gets_nothing(db, world: World) -> None:
     other = world.other_resident.community
-    ChannelEndpoint.objects.create(
-        kind=Channel.WEBHOOK,
-        name="x",
-        url="http://127.0.0.1:9/",
-        secret="s" * 16,
-        events=["incident.reported"],
-        community=other,
-    )
+    _webhook("http://127.0.0.1:9/", other, name="x", events=["incident.reported"])
     assert (
         outbox.webhook_event(event="incident.reported", key="i:1", data={}, community_id=world.community.pk)
         == 0
@@ -391,13 +391,7 @@ def test_a_receiver_that_does_not_answer_costs_one_timeout_and_the_sms_go_first(
     with fake_http() as gateway:
         gateway.answer = sms_gateway_answer()
         settings.SMS_GATEWAY_URL = gateway.url
-        endpoint = ChannelEndpoint.objects.create(
-            kind=Channel.WEBHOOK,
-            name="CDC",
-            url="http://127.0.0.1:9/hook",
-            secret="s" * 16,
-            community=world.community,
-        )
+        endpoint = _webhook("http://127.0.0.1:9/hook", world.community)
         outbox_enqueue(
             [
                 Outgoing(key=f"h{i}", channel=Channel.WEBHOOK, endpoint_id=endpoint.pk, title="case.created")
@@ -444,13 +438,7 @@ def test_a_slow_worker_keeps_its_messages(settings, monkeypatch, world: World) -
             return 200, {}
 
         receiver.answer = slow
-        endpoint = ChannelEndpoint.objects.create(
-            kind=Channel.WEBHOOK,
-            name="CDC",
-            url=f"{receiver.url}/h",
-            secret="s" * 16,
-            community=world.community,
-        )
+        endpoint = _webhook(f"{receiver.url}/h", world.community)
         outbox_enqueue(
             [
                 Outgoing(key=f"h{i}", channel=Channel.WEBHOOK, endpoint_id=endpoint.pk, title="e")
@@ -487,13 +475,7 @@ def connection_vendor() -> str:
 
 def test_a_webhook_to_the_linli_server_itself_is_not_sent(db, settings, world: World) -> None:
     settings.WEBHOOK_ALLOW_LOOPBACK = False
-    endpoint = ChannelEndpoint.objects.create(
-        kind=Channel.WEBHOOK,
-        name="x",
-        url="http://127.0.0.1:5432/",
-        secret="s" * 16,
-        community=world.community,
-    )
+    endpoint = _webhook("http://127.0.0.1:5432/", world.community, name="x")
     outbox_enqueue(
         [Outgoing(key="h", channel=Channel.WEBHOOK, endpoint_id=endpoint.pk, title="case.created")]
     )
