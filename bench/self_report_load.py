@@ -14,7 +14,8 @@ pretend proxy (CLIENT_IP_HEADER=HTTP_X_FORWARDED_FOR), with WORKERS processes of
 (gthread). The load tool is wrk, 32 connections on 2 threads, driven by a Lua script (written to
 bench/out):
 
-- baseline: GET /healthz (a JSON answer after `SELECT 1`), WARM_UP_SECONDS then SECONDS;
+- baseline: GET /healthz (a JSON answer after `SELECT 1`), WARM_UP_SECONDS then SECONDS, and SECONDS again
+  once the reports are written; the faster of the two counts (`baseline_rps_before_after` shows both);
 - reports: the same server, WARM_UP_SECONDS then SECONDS of POSTs to a building's page /r/<token>/
   (token = selfreport.building_token), each from one of nanli's ~2,700 households with someone living
   there: its signed `linli_report` cookie, a csrftoken cookie with the same 32-character secret as
@@ -835,6 +836,17 @@ def run() -> Figures:
         unwritten = _unwritten()
         if unwritten:
             errors["unwritten"] += unwritten
+
+        # The baseline again, now that the reports are written: a machine that was slow during the first
+        # baseline would otherwise flatter the ratio (seen: /healthz at 1,048 requests/s in one run, 2,600-
+        # 3,000 in the others). The faster of the two counts.
+        log(f"baseline again GET /healthz: {SECONDS} s at {CONNECTIONS} connections")
+        after = wrk(port, SECONDS, meter, "get")
+        errors["baseline_socket"] += after.socket_errors
+        errors["baseline_status"] += after.bad_status
+        log(f"  {after.rps:,.0f} requests/s, p99 {after.p99_ms:.1f} ms")
+        baselines = (baseline.rps, after.rps)
+        baseline = max(baseline, after, key=lambda b: b.rps)
     finally:
         stop_server(server)
         for worker in workers:
@@ -848,6 +860,7 @@ def run() -> Figures:
         # Sustained: the reports answered, over the run and the time the worker then took to write them all.
         "rps": round(load.requests / (load.seconds + drained), 1),
         "baseline_rps": round(baseline.rps, 1),
+        "baseline_rps_before_after": [round(r, 1) for r in baselines],
         "ratio": round(load.requests / (load.seconds + drained) / baseline.rps, 3),
         "rps_answered": round(load.rps, 1),
         "drain_seconds": round(drained, 2),
