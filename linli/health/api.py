@@ -96,6 +96,7 @@ def pharmacy_report_create(request: HttpRequest, payload: PharmacyReportIn) -> S
 class SlotOut(Schema):
     time: str
     state: str  # done | late | missed | due | upcoming
+    can_log: bool  # not logged, and its time has come or is within an hour and a half
     done_at: dt.datetime | None
     done_by: str
 
@@ -138,6 +139,7 @@ def key_site_status(request: HttpRequest, site_id: int) -> KeySiteStatusOut:
             SlotOut(
                 time=s.hhmm,
                 state=s.state,
+                can_log=s.open,
                 done_at=s.record.done_at if s.record else None,
                 done_by=s.record.done_by if s.record else "",
             )

@@ -49,6 +49,7 @@ class MemberForm:
     at_home: bool = True
     away_note: str = ""
     antigen: str = Antigen.NONE
+    unwell: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -87,13 +88,15 @@ def household_form(
             away_note=post.get(f"away-{key}", "").strip()[:100],
             antigen=post.get(f"ag-{key}", Antigen.NONE),
         )
-        if post.get(f"feel-{key}") == "ok":
+        feel = post.get(f"feel-{key}")
+        if feel == "ok":
             form.symptoms = []  # ticked, then "well" chosen again: the hidden ticks do not count
+        form.unwell = feel == "unwell" or bool(form.symptoms)
         if form.antigen not in ANTIGEN_CODES:
             form.antigen = Antigen.NONE
         photo = files.get(f"photo-{key}")
         forms.append(form)
-        anything = form.symptoms or form.antigen != Antigen.NONE or photo or not form.at_home
+        anything = form.unwell or form.antigen != Antigen.NONE or photo or not form.at_home
         if not form.temperature:
             if anything:
                 form.errors["temperature"] = _("Enter this person's temperature too.")
@@ -109,6 +112,10 @@ def household_form(
             except ValidationError as exc:
                 form.errors["photo"] = exc.messages[0]
                 continue
+        if form.unwell and not form.symptoms:
+            # "Unwell" with nothing ticked would be saved as a normal report and nobody would call.
+            form.errors["symptoms"] = _("Tick what is wrong (or “other discomfort”).")
+            continue
         if not form.at_home and not form.away_note:
             form.errors["away"] = _("Say where this person is, for example a city or a hospital.")
             continue

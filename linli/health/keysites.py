@@ -217,14 +217,15 @@ class SlotStatus:
     time: dt.time
     state: str
     record: Disinfection | None = None
+    early: bool = False  # not yet its time, but within EARLY of it: it may be logged now
 
     @property
     def label(self) -> str:
-        return str(SLOT_LABELS[self.state])
+        return str(_("due soon") if self.early else SLOT_LABELS[self.state])
 
     @property
     def colour(self) -> str:
-        return SLOT_COLOURS[self.state]
+        return "info" if self.early else SLOT_COLOURS[self.state]
 
     @property
     def hhmm(self) -> str:
@@ -236,8 +237,8 @@ class SlotStatus:
 
     @property
     def open(self) -> bool:
-        """Not logged yet and its time has come (or nearly): the one-tap button shows."""
-        return self.state in (SlotState.DUE, SlotState.MISSED)
+        """Not logged yet and its time has come (or nearly: EARLY before it): the one-tap button shows."""
+        return self.early or self.state in (SlotState.DUE, SlotState.MISSED)
 
 
 def slot_state(day: dt.date, slot: dt.time, record: Disinfection | None, now: dt.datetime) -> str:
@@ -255,9 +256,12 @@ def slot_statuses(
     site: KeySite, day: dt.date, records: Iterable[Disinfection], now: dt.datetime
 ) -> list[SlotStatus]:
     by_slot = {r.slot: r for r in records if r.day == day}
-    return [
-        SlotStatus(day, t, slot_state(day, t, by_slot.get(t), now), by_slot.get(t)) for t in site.slot_times()
-    ]
+    statuses = []
+    for t in site.slot_times():
+        state = slot_state(day, t, by_slot.get(t), now)
+        early = state == SlotState.UPCOMING and now >= local_at(day, t) - EARLY
+        statuses.append(SlotStatus(day, t, state, by_slot.get(t), early))
+    return statuses
 
 
 @dataclass
@@ -294,8 +298,12 @@ class SiteStatus:
 
     @property
     def open_slot(self) -> SlotStatus | None:
-        """The round to log with one tap: the earliest missed or due one."""
-        return next((s for s in self.slots if s.open), None)
+        """The round to log with one tap: the one due now (or within EARLY), else the earliest missed one. A
+        cleaner who has just done the evening round must not log it as the morning's that was missed."""
+        open_slots = [s for s in self.slots if s.open]
+        return next(
+            (s for s in open_slots if s.state != SlotState.MISSED), open_slots[0] if open_slots else None
+        )
 
     @property
     def needs_attention(self) -> bool:

@@ -327,12 +327,12 @@ def _check(
             "Enter both blood pressure numbers, or neither."
         )
     if bp_systolic is not None and not BP_SYSTOLIC[0] <= bp_systolic <= BP_SYSTOLIC[1]:
-        errors["bp_systolic"] = _("The upper (systolic) pressure is between %(lo)d and %(hi)d.") % {
+        errors["bp_systolic"] = _("Should be between %(lo)d and %(hi)d.") % {
             "lo": BP_SYSTOLIC[0],
             "hi": BP_SYSTOLIC[1],
         }
     if bp_diastolic is not None and not BP_DIASTOLIC[0] <= bp_diastolic <= BP_DIASTOLIC[1]:
-        errors["bp_diastolic"] = _("The lower (diastolic) pressure is between %(lo)d and %(hi)d.") % {
+        errors["bp_diastolic"] = _("Should be between %(lo)d and %(hi)d.") % {
             "lo": BP_DIASTOLIC[0],
             "hi": BP_DIASTOLIC[1],
         }

@@ -50,7 +50,7 @@ def figure_columns(community_level: bool) -> list[Column]:
         (_("Spot checks confirmed"), _get("spot_checks", "confirmed"), ""),
         (_("Spot checks not matching"), _get("spot_checks", "mismatch"), ""),
         (_("Spot checks unreachable"), _get("spot_checks", "unreachable"), ""),
-        (_("Visits planned"), _get("visits", "planned"), ""),
+        (_("People on the weekly visit list"), _get("visits", "planned"), ""),
         (_("Visits done"), _get("visits", "done"), ""),
         (_("Visits overdue"), _get("visits", "overdue"), ""),
         (_("Tasks created"), _get("tasks", "created"), ""),
@@ -73,7 +73,8 @@ def figure_columns(community_level: bool) -> list[Column]:
 
 def trend_columns() -> list[tuple[str, Callable[[TrendPoint], Any], str]]:
     return [
-        (_("Date"), lambda p: p.day, "yyyy-mm-dd"),
+        (_("Report date"), lambda p: p.day, "yyyy-mm-dd"),
+        (_("Figures of"), lambda p: p.flow_day, "yyyy-mm-dd"),
         (_("Reporting rate"), lambda p: p.rate, "0.0%"),
         (_("Residents expected to report"), lambda p: p.expected, ""),
         (_("Reported"), lambda p: p.reported, ""),

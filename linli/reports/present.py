@@ -83,7 +83,7 @@ def headline(report: Report) -> list[Card]:
             "visits",
             _("Overdue visits"),
             str(visits["overdue"]),
-            _("done yesterday %(done)d · %(planned)d planned")
+            _("done yesterday %(done)d · %(planned)d people on the weekly visit list")
             % {"done": visits["done"], "planned": visits["planned"]},
             "red" if visits["overdue"] else "green",
         ),
@@ -159,9 +159,11 @@ def day_label(day: dt.date) -> str:
 
 
 def trend_series(points: list[TrendPoint]) -> dict[str, Any]:
-    """The 14-day trend: reporting rate (%), people under control and abnormal reports."""
+    """The 14-day trend: reporting rate (%), people under control and abnormal reports. Each point is a
+    morning's report, labelled with the day its figures cover (the day before): the health board of that
+    day shows the same reporting rate."""
     return {
-        "labels": [day_label(p.day) for p in points],
+        "labels": [day_label(p.flow_day) for p in points],
         "rate": [None if p.rate is None else round(p.rate * 100, 1) for p in points],
         "under_control": [p.under_control for p in points],
         "abnormal": [p.abnormal for p in points],

@@ -262,6 +262,11 @@ class TrendPoint:
     tasks_overdue: int | None = None
     visits_overdue: int | None = None
 
+    @property
+    def flow_day(self) -> dt.date:
+        """The day the report's flows cover (self-reports, new cases): the day before the report's."""
+        return self.day - dt.timedelta(days=1)
+
     @classmethod
     def of(cls, day: dt.date, figures: Figures) -> TrendPoint:
         reporting, control = figures["reporting"], figures["control"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST
 from linli.core.http import next_url, posted_id
 from linli.core.models import User
 from linli.core.selectors import community_staff
+from linli.registry.models import Resident
+from linli.registry.selectors import resident_get
 from linli.tasks.models import Task
 from linli.tasks.selectors import (
     task_get,
@@ -66,8 +68,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "people": community_staff(task.community_id) if can_reassign(actor, task) else [],
             "source_url": _source_url(task),
             "source_label": _source_label(task),
+            "resident": _resident_to_check(actor, task),
         },
     )
+
+
+def _resident_to_check(actor: User, task: Task) -> Resident | None:
+    """The person a health follow-up (a fever, a positive test) is about, for the worker who goes: where
+    they live and a phone to call first (masked until revealed). Only for those who work on the task."""
+    if task.source != Task.Source.HEALTH or not task.source_id or not can_work_on(actor, task):
+        return None
+    try:
+        return resident_get(actor, task.source_id)
+    except Http404:
+        return None
 
 
 # Where a task's "from" link goes: the page of what it came from.

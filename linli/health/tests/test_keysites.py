@@ -229,6 +229,29 @@ def test_a_worker_logs_a_round_with_one_tap_on_the_list(world: World, site: KeyS
     assert Disinfection.objects.filter(site=site).count() == 1
 
 
+def test_the_evening_round_can_be_logged_an_hour_and_a_half_early_not_as_the_missed_morning(  # type: ignore[no-untyped-def]
+    world: World, site: KeySite, clock
+) -> None:
+    clock.move_to(at(17, 29))
+    status = svc.key_site_status(site)
+    assert status.slots[1].state == "upcoming" and not status.slots[1].open
+    assert status.open_slot is not None and status.open_slot.hhmm == "07:00"  # only the missed morning
+    clock.move_to(at(18, 31))
+    status = svc.key_site_status(site)
+    assert status.slots[1].open and status.slots[1].label == "due soon"
+    assert status.open_slot is not None and status.open_slot.hhmm == "19:00"
+    client = login(world.alice)
+    assert "log the 19:00 round" in client.get(reverse("health:keysites")).content.decode()
+    page = client.get(reverse("health:keysite", args=[site.pk])).content.decode()
+    assert "log the 19:00 round" in page and "log the 07:00 round" in page
+    client.post(
+        reverse("health:keysite_disinfect", args=[site.pk]), {"slot": "19:00", "day": DAY.isoformat()}
+    )
+    assert Disinfection.objects.get(site=site).slot == dt.time(19, 0)
+    clock.move_to(at(19, 10))
+    assert [s.state for s in svc.key_site_status(site).slots] == ["missed", "done"]
+
+
 def test_yesterdays_evening_round_is_logged_on_its_own_day(world: World, site: KeySite, clock) -> None:  # type: ignore[no-untyped-def]
     clock.move_to(at(0, 30, DAY + dt.timedelta(days=1)))
     login(world.alice).post(
@@ -397,6 +420,25 @@ def test_the_public_page_shows_rules_rounds_and_results_without_names(world: Wor
     )
     assert "王师傅" not in page and "张医生" not in page and world.alice.name not in page
     assert Client().get(reverse("health:keysite_public", args=["nope"])).status_code == 404
+
+
+def test_the_public_page_puts_a_positive_sample_above_the_green_tick_and_says_when_a_round_was_late(  # type: ignore[no-untyped-def]
+    world: World, clock
+) -> None:
+    cold = make_site(world, SiteKind.COLD_CHAIN, name="鲜达冷链")
+    clock.move_to(at(18, 31))
+    svc.disinfection_record(actor=world.alice, site=cold, slot=dt.time(7, 0))
+    sample = svc.env_sample_record(actor=world.alice, site=cold, count=6)
+    url = reverse("health:keysite_public", args=[cold.token])
+    english = Client(headers={"Accept-Language": "en"})
+    page = english.get(url).content.decode()
+    assert "done late, at 18:31" in page and "positive" not in page and "6 samples" in page
+    svc.env_sample_result(actor=world.alice, sample=sample, result="positive")
+    page = english.get(url).content.decode()
+    assert page.index("positive") < page.index("Disinfected today")
+    assert "medical team is dealing with it" in page and 'class="ks-banner grey">✓' in page
+    site_page = login(world.commander).get(reverse("health:keysite", args=[cold.pk])).content.decode()
+    assert "Medical" in site_page.split("Open alerts")[1] and "nobody" not in site_page
 
 
 def test_a_new_link_retires_the_old_one(world: World, site: KeySite) -> None:

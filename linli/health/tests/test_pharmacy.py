@@ -347,3 +347,14 @@ def test_the_api_refuses_bad_input_outsiders_and_strangers(world: World, shop: K
         url, body | {"buyer_phone": ""}, content_type="application/json", headers=_bearer("observer", "nanli")
     )
     assert observer.status_code == 403
+
+
+def test_an_observer_sees_the_list_with_buyers_masked_and_no_ones_report(world: World, shop: KeySite) -> None:
+    r, _t = report(world, shop, buyer_name="周立新", buyer_phone="13700001111")
+    observer = login(world.observer)
+    page = observer.get(reverse("health:pharmacy_reports")).content.decode()
+    assert "周立新" not in page and "周*" in page
+    assert reverse("health:pharmacy_report", args=[r.pk]) not in page
+    assert observer.get(reverse("health:pharmacy_report", args=[r.pk])).status_code == 403
+    staff = login(world.commander).get(reverse("health:pharmacy_reports")).content.decode()
+    assert "周立新" in staff and reverse("health:pharmacy_report", args=[r.pk]) in staff

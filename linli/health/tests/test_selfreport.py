@@ -146,6 +146,20 @@ def test_a_photo_that_is_not_an_image_or_too_large_is_refused(world: World) -> N
     assert SelfReport.objects.get().photo.name.endswith(".jpg")
 
 
+def test_unwell_with_nothing_ticked_is_asked_what_is_wrong_not_saved_as_well(world: World) -> None:
+    client = _verified(world)
+    key = world.resident1.pk
+    response = client.post(_url(world), {"action": "report", f"t-{key}": "36.8", f"feel-{key}": "unwell"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "Tick what is wrong" in page
+    assert f'name="feel-{key}" value="unwell" checked' in page  # the choice is kept, not flipped to "well"
+    assert not SelfReport.objects.exists()
+    answer = client.post(
+        _url(world), {"action": "report", f"t-{key}": "36.8", f"feel-{key}": "unwell", f"s-{key}": "other"}
+    )
+    assert answer.status_code == 302 and SelfReport.objects.get().abnormal
+
+
 def test_a_second_report_the_same_day_replaces_the_first_without_losing_it(world: World) -> None:
     client = _verified(world)
     key = world.resident1.pk
@@ -174,6 +188,21 @@ def test_a_fever_becomes_a_two_hour_home_check_for_the_grid_worker_once_a_day(wo
     assert world.alice.notifications.filter(title=task.title).exists()
     client.post(_url(world), {"action": "report", f"t-{key}": "38.2"})
     assert Task.objects.filter(source=Task.Source.HEALTH).count() == 1
+
+
+def test_the_home_check_task_page_says_who_and_where_with_the_phone_masked_until_revealed(
+    world: World, client: Client
+) -> None:
+    _verified(world).post(_url(world), {"action": "report", f"t-{world.resident1.pk}": "38.6"})
+    task = Task.objects.get(source=Task.Source.HEALTH)
+    client.force_login(world.alice)
+    page = client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert 'id="resident"' in page and str(world.resident1.household) in page
+    assert "13812341234" not in page and world.resident1.masked_phone in page
+    assert reverse("health:reveal_phone", args=[world.resident1.pk]) in page
+    client.force_login(world.observer)
+    observed = client.get(reverse("tasks:detail", args=[task.pk]))
+    assert observed.status_code in (200, 404) and 'id="resident"' not in observed.content.decode()
 
 
 def test_symptoms_without_fever_become_a_call_and_a_positive_antigen_tells_the_commander(

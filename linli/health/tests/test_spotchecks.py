@@ -61,6 +61,47 @@ def test_spot_checks_are_worked_from_the_page_in_scope(world: World, client: Cli
         assert client.post(url, {"result": "confirmed"}).status_code == 404
 
 
+def test_the_list_shows_what_is_left_to_call_by_grid_and_keeps_the_place_on_a_refusal(
+    world: World, client: Client
+) -> None:
+    with time_machine.travel(dt.datetime(2030, 3, 5, 15, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building1, 21)
+        _reporters(world, world.building2, 9)
+        spot_checks_due()
+        first, second, _third = SpotCheck.objects.filter(grid=world.grid1).order_by("pk")
+        other = SpotCheck.objects.get(grid=world.grid2)
+        client.force_login(world.alice)
+        url = reverse("health:spot_check_record", args=[first.pk])
+        refused = client.post(url, {"result": "mismatch", "show": "todo"}, follow=True)
+        assert refused.redirect_chain[-1][0].endswith(f"show=todo#c{first.pk}")
+        assert f"{first.resident.name}: " in refused.content.decode()
+        client.post(url, {"result": "confirmed", "show": "todo"})
+        todo = client.get(reverse("health:spot_checks")).content.decode()
+        assert f'id="c{second.pk}"' in todo and f'id="c{first.pk}"' not in todo
+        everything = client.get(reverse("health:spot_checks") + "?show=all").content.decode()
+        assert f'id="c{first.pk}"' in everything
+        client.force_login(world.commander)
+        page = client.get(reverse("health:spot_checks")).content.decode()
+        assert f'id="c{other.pk}"' in page and 'name="grid"' in page
+        page = client.get(reverse("health:spot_checks") + f"?grid={world.grid2.pk}").content.decode()
+        assert f'id="c{other.pk}"' in page and f'id="c{second.pk}"' not in page
+        # Someone else's grid id in the query changes nothing for a grid worker.
+        client.force_login(world.alice)
+        page = client.get(reverse("health:spot_checks") + f"?grid={world.grid2.pk}").content.decode()
+        assert f'id="c{second.pk}"' in page and f'id="c{other.pk}"' not in page
+
+
+def test_an_observer_sees_the_calls_with_names_masked(world: World, client: Client) -> None:
+    with time_machine.travel(dt.datetime(2030, 3, 5, 15, 0, tzinfo=BEIJING), tick=False):
+        _reporters(world, world.building1, 10)
+        spot_checks_due()
+        check = SpotCheck.objects.get()
+        client.force_login(world.observer)
+        page = client.get(reverse("health:spot_checks")).content.decode()
+        assert check.resident.name not in page and check.resident.name[0] in page
+        assert 'name="result"' not in page
+
+
 def test_the_commander_can_draw_before_the_hour(world: World, client: Client) -> None:
     with time_machine.travel(dt.datetime(2030, 3, 5, 10, 0, tzinfo=BEIJING), tick=False):
         _reporters(world, world.building1, 10)

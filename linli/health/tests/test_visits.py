@@ -288,6 +288,20 @@ def test_a_visit_in_the_future_or_more_than_a_week_ago_is_refused(world) -> None
         assert v.week == dt.date(2026, 10, 26)  # entered on Thursday, it counts for last week
 
 
+def test_the_form_warns_of_a_fever_reported_today_in_the_household(world) -> None:  # type: ignore[no-untyped-def]
+    from linli.health import selfreport as sr
+
+    flatmate = ResidentFactory(household=world.resident1.household, name="田斌")
+    url = reverse("health:visit_new", args=[world.resident1.pk])
+    assert 'id="household-alert"' not in login(world.alice).get(url).content.decode()
+    sr.self_reports_submit(
+        household_id=flatmate.household_id,
+        entries=[sr.Entry(resident_id=flatmate.pk, temperature=Decimal("38.6"))],
+    )
+    page = login(world.alice).get(url).content.decode()
+    assert 'id="household-alert"' in page and "田斌" in page and "38.6" in page
+
+
 def test_the_form_shows_the_refusal_next_to_the_field_with_a_400(world) -> None:
     response = login(world.alice).post(
         reverse("health:visit_new", args=[world.resident1.pk]),

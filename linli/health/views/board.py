@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from linli.core.access import acts, community_ids_in_scope
 from linli.core.audit import audit_record
-from linli.core.http import actor_of, error_text
+from linli.core.http import actor_of, error_text, posted_id
 from linli.core.models import AuditLog, User
 from linli.core.request_context import client_ip
 from linli.core.spreadsheet import parse_day
@@ -26,7 +26,7 @@ from linli.health import selfreport as sr
 from linli.health import spotchecks
 from linli.health.forms import household_form
 from linli.health.models import Antigen, SpotCheck, Symptom
-from linli.registry.selectors import building_get, resident_get
+from linli.registry.selectors import building_get, grids_for, resident_get
 from linli.registry.services import resident_reveal
 from linli.tasks.models import Task
 
@@ -179,16 +179,44 @@ def report_for(request: HttpRequest, pk: int) -> HttpResponse:
 # --- spot checks --------------------------------------------------------------------------------------------
 
 
+def _spot_checks_url(day: dt.date, grid: int | None = None, show: str = "", anchor: str = "") -> str:
+    query = f"?day={day.isoformat()}" + (f"&grid={grid}" if grid else "") + (f"&show={show}" if show else "")
+    return reverse("health:spot_checks") + query + (f"#{anchor}" if anchor else "")
+
+
 @login_required
 def spot_checks(request: HttpRequest) -> HttpResponse:
+    """The day's calls. A worker sees what is still to call (the rest one tap away); a community-wide seat
+    picks a grid. Observers see the results with names masked, as on the board."""
     actor = actor_of(request)
     day = _day(request)
-    checks = list(spotchecks.spot_checks_for(actor, day))
+    checks_qs = spotchecks.spot_checks_for(actor, day)
+    grids = list(grids_for(actor).filter(pk__in=checks_qs.values("grid_id")).order_by("community_id", "name"))
+    grid = posted_id(request.GET.get("grid"))
+    if grid not in {g.pk for g in grids}:
+        grid = 0
+    if grid:
+        checks_qs = checks_qs.filter(grid_id=grid)
+    checks = list(checks_qs)
+    pending = sum(c.result == SpotCheck.Result.PENDING for c in checks)
+    show = (
+        request.GET.get("show")
+        if request.GET.get("show") in ("todo", "all")
+        else ("todo" if pending else "all")
+    )
     communities = community_ids_in_scope(actor)
     context = {
         "day": day,
-        "checks": checks,
-        "pending": sum(c.result == SpotCheck.Result.PENDING for c in checks),
+        "checks": [c for c in checks if c.result == SpotCheck.Result.PENDING] if show == "todo" else checks,
+        "total": len(checks),
+        "pending": pending,
+        "show": show,
+        "grids": grids if len(grids) > 1 else [],
+        "grid": grid,
+        "links": {
+            "todo": _spot_checks_url(day, grid, "todo"),
+            "all": _spot_checks_url(day, grid, "all"),
+        },
         "results": [r for r in SpotCheck.Result.choices if r[0] != SpotCheck.Result.PENDING],
         "can_act": acts(actor),
         "can_draw": bool(communities) and len(communities or []) == 1 and actor.grid_id is None,
@@ -218,20 +246,23 @@ def spot_checks_draw(request: HttpRequest) -> HttpResponse:
 def spot_check_record(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     check = spotchecks.spot_check_get(actor, pk)
+    show = request.POST.get("show") if request.POST.get("show") in ("todo", "all") else ""
+    back = {"day": check.day, "grid": posted_id(request.POST.get("grid")), "show": show}
     try:
         spotchecks.spot_check_record(
             actor=actor, check=check, result=request.POST.get("result", ""), note=request.POST.get("note", "")
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, error_text(exc))
-        return redirect(reverse("health:spot_checks") + f"?day={check.day.isoformat()}")
-    else:
-        messages.success(
-            request,
-            _("Saved: %(name)s — %(result)s")
-            % {"name": check.resident.name, "result": check.get_result_display()},
-        )
-    return redirect(reverse("health:spot_checks") + f"?day={check.day.isoformat()}#c{check.pk}")
+        # Back to the same row, saying whose call it was (the list can be a hundred rows long).
+        messages.error(request, f"{check.resident.name}: {error_text(exc)}")
+        return redirect(_spot_checks_url(**back, anchor=f"c{check.pk}"))  # type: ignore[arg-type]
+    messages.success(
+        request,
+        _("Saved: %(name)s — %(result)s")
+        % {"name": check.resident.name, "result": check.get_result_display()},
+    )
+    # On the list of calls still to make the row is gone and the next one has moved up: no anchor there.
+    return redirect(_spot_checks_url(**back, anchor="" if show == "todo" else f"c{check.pk}"))  # type: ignore[arg-type]
 
 
 urlpatterns: list[URLPattern] = [
