@@ -116,9 +116,11 @@ SEED = 2022_04_25
 # costs about 0.3 ms more CPU per request for a new connection each time). Tried on this machine: sync
 # 5 workers, gthread 2x2, 2x4, 2x8, 3x4 and 4x2; all within the run-to-run noise of a shared machine on
 # rps, CPU per request and p99; 2x4 kept as the plain choice. Tried again (2026-11-30, interleaved runs, median
-# p99 of the reports): 2x4 90-96 ms, 2x2 108, 2x6 128, 2x8 171, 3x2 135, 2x1 124, 4x1 178; --reuse-port (it
-# spreads the 32 connections evenly over the workers, where accept() gives one of them 28 at times) and a 1 ms
-# GIL switch interval: no better. What made p99 steady was gc.freeze (linli.core.warmup): full collections
+# p99 of the reports): 2x4 90-96 ms, 2x2 108, 2x6 128, 2x8 171, 3x2 135, 2x1 124, 4x1 178; a 1 ms GIL switch
+# interval: no better. The server runs with gunicorn.conf.py, so with reuse_port: with one shared socket,
+# accept() gave one worker all 32 connections in about 1 wrk run in 8, and /healthz fell to 1,080 requests/s
+# with a core idle (ratios of 1.2 in two baselines of 19 runs); with a socket per worker it was 2,760-3,130 in
+# 16 of 16 runs. What made p99 steady was gc.freeze (linli.core.warmup): full collections
 # of the start-up objects had held a worker for 100-180 ms every ~15 s. uWSGI (--http11-socket) starves
 # kept-alive connections (25 of 32 never read); granian raised /healthz more than the reports.
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 2))
@@ -540,12 +542,11 @@ def start_server(port: int, url: str) -> subprocess.Popen[bytes]:
         sys.executable,
         "-m",
         "gunicorn",
-        "config.wsgi:application",
+        "--config=gunicorn.conf.py",  # production's settings (reuse_port among them); the shape from here
         f"--bind=127.0.0.1:{port}",
         f"--workers={WORKERS}",
         f"--threads={THREADS}",
         f"--worker-class={WORKER_CLASS}",
-        "--keep-alive=5",
         "--no-control-socket",  # the default socket path is shared by every gunicorn of this user
         "--log-level=warning",
     ]
