@@ -100,6 +100,12 @@ def test_an_observer_sees_the_calls_with_names_masked(world: World, client: Clie
         page = client.get(reverse("health:spot_checks")).content.decode()
         assert check.resident.name not in page and check.resident.name[0] in page
         assert 'name="result"' not in page
+        refused = client.post(
+            reverse("health:spot_check_record", args=[check.pk]), {"result": "confirmed"}, follow=True
+        )
+        assert check.resident.name not in refused.content.decode()
+        check.refresh_from_db()
+        assert check.result == "pending"
 
 
 def test_the_commander_can_draw_before_the_hour(world: World, client: Client) -> None:

@@ -247,22 +247,25 @@ def spot_check_record(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     check = spotchecks.spot_check_get(actor, pk)
     show = request.POST.get("show") if request.POST.get("show") in ("todo", "all") else ""
-    back = {"day": check.day, "grid": posted_id(request.POST.get("grid")), "show": show}
+    grid = posted_id(request.POST.get("grid"))
     try:
         spotchecks.spot_check_record(
             actor=actor, check=check, result=request.POST.get("result", ""), note=request.POST.get("note", "")
         )
-    except (ValidationError, PermissionDenied) as exc:
+    except PermissionDenied as exc:
+        messages.error(request, error_text(exc))
+        return redirect(_spot_checks_url(check.day, grid, show))
+    except ValidationError as exc:
         # Back to the same row, saying whose call it was (the list can be a hundred rows long).
         messages.error(request, f"{check.resident.name}: {error_text(exc)}")
-        return redirect(_spot_checks_url(**back, anchor=f"c{check.pk}"))  # type: ignore[arg-type]
+        return redirect(_spot_checks_url(check.day, grid, show, anchor=f"c{check.pk}"))
     messages.success(
         request,
         _("Saved: %(name)s — %(result)s")
         % {"name": check.resident.name, "result": check.get_result_display()},
     )
     # On the list of calls still to make the row is gone and the next one has moved up: no anchor there.
-    return redirect(_spot_checks_url(**back, anchor="" if show == "todo" else f"c{check.pk}"))  # type: ignore[arg-type]
+    return redirect(_spot_checks_url(check.day, grid, show, anchor="" if show == "todo" else f"c{check.pk}"))
 
 
 urlpatterns: list[URLPattern] = [
