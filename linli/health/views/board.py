@@ -184,6 +184,11 @@ def _spot_checks_url(day: dt.date, grid: int | None = None, show: str = "", anch
     return reverse("health:spot_checks") + query + (f"#{anchor}" if anchor else "")
 
 
+def _show(value: str | None) -> str:
+    """Which calls the list shows: "todo" (still to call) or "all"; "" when the link said neither."""
+    return value if value in ("todo", "all") else ""
+
+
 @login_required
 def spot_checks(request: HttpRequest) -> HttpResponse:
     """The day's calls. A worker sees what is still to call (the rest one tap away); a community-wide seat
@@ -199,11 +204,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
         checks_qs = checks_qs.filter(grid_id=grid)
     checks = list(checks_qs)
     pending = sum(c.result == SpotCheck.Result.PENDING for c in checks)
-    show = (
-        request.GET.get("show")
-        if request.GET.get("show") in ("todo", "all")
-        else ("todo" if pending else "all")
-    )
+    show = _show(request.GET.get("show")) or ("todo" if pending else "all")
     communities = community_ids_in_scope(actor)
     context = {
         "day": day,
@@ -246,7 +247,7 @@ def spot_checks_draw(request: HttpRequest) -> HttpResponse:
 def spot_check_record(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     check = spotchecks.spot_check_get(actor, pk)
-    show = request.POST.get("show") if request.POST.get("show") in ("todo", "all") else ""
+    show = _show(request.POST.get("show"))
     grid = posted_id(request.POST.get("grid"))
     try:
         spotchecks.spot_check_record(
