@@ -3,10 +3,12 @@ the same community but another grid (bob, grid 2), and an outsider from another 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import translation
 
@@ -37,6 +39,12 @@ def _fresh_flood_counts() -> None:
     from linli.core.ratelimit import reset_local_windows
 
     reset_local_windows()
+
+
+def one_flood_window(seconds: int) -> time_machine.travel:
+    """A ticking clock a minute into the next rate-limit window of `seconds`: a flood test's posts then all
+    fall in one fixed window (core.ratelimit), wherever the suite's own clock stands."""
+    return time_machine.travel((time.time() // seconds + 1) * seconds + 60, tick=True)
 
 
 @pytest.fixture

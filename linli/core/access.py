@@ -6,6 +6,7 @@ Every selector that returns people or cases filters with scope_q; the per-aggreg
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from linli.core.models import User
@@ -73,3 +74,10 @@ def acts(actor: User) -> bool:
     if not actor.is_authenticated or not actor.is_active:
         return False
     return actor.is_superuser or not (actor.is_read_only or actor.is_outside)
+
+
+def require_acting(actor: User, message: str = "") -> None:
+    """PermissionDenied unless `actor` acts (see acts): a named person's health data (their reports, what
+    they bought at a pharmacy) is for the staff who follow people up; observers get counts and masked names."""
+    if not acts(actor):
+        raise PermissionDenied(message)

@@ -543,8 +543,8 @@ def inbox_pending(household_id: int) -> dict[int, bool]:
 
 # Households written per transaction. Larger batches cost less per report (the queries of a batch are the same
 # whatever its size); on SQLite a batch holds the only write lock, which residents' posts then wait for.
-INBOX_BATCH = {"postgresql": 500}
-INBOX_BATCH_DEFAULT = 200
+INBOX_BATCH_POSTGRESQL = 500
+INBOX_BATCH_SQLITE = 200
 
 
 def inbox_process(*, batch: int | None = None) -> int:
@@ -555,7 +555,7 @@ def inbox_process(*, batch: int | None = None) -> int:
     A pass ends once it has caught up: what comes in meanwhile waits for the next pass (self_report_inbox_job
     makes one BATCH_SECONDS later). Going on would write the morning rush a few households at a time, and a
     batch costs nearly as much whatever its size: the worker would take the web server's CPU for nothing."""
-    batch = batch or INBOX_BATCH.get(connection.vendor, INBOX_BATCH_DEFAULT)
+    batch = batch or (INBOX_BATCH_POSTGRESQL if connection.vendor == "postgresql" else INBOX_BATCH_SQLITE)
     done = 0
     retried = False
     while True:
@@ -731,6 +731,16 @@ def _follow_up(reports: list[_Draft], members: dict[int, Resident] | None, now: 
     return tasks
 
 
+def _to_home_check(task: Task | TaskSpec, title: str, due_at: dt.datetime, summary: str) -> bool:
+    """A call that a worse report turns into an urgent home check (a task made already, or one about to be):
+    its title, priority and due time change, the new report goes on top of the detail. False if it was one."""
+    if task.priority == Task.Priority.URGENT:
+        return False
+    task.title, task.priority, task.due_at = title[:300], Task.Priority.URGENT, due_at
+    task.detail = f"{summary}\n{task.detail}"
+    return True
+
+
 def _follow_up_community(
     abnormal: list[SelfReport], members: dict[int, Resident], now: dt.datetime
 ) -> list[Task]:
@@ -766,10 +776,8 @@ def _follow_up_community(
         task = existing.get(key)
         if task is not None:
             # Once a person and day; but a call turns into a home check when a later report is worse.
-            if urgent and task.is_open and task.priority != Task.Priority.URGENT:
-                task.title, task.priority = title[:300], Task.Priority.URGENT
-                task.due_at = task.next_escalation_at = due_at
-                task.detail = f"{report.summary}\n{task.detail}"
+            if urgent and task.is_open and _to_home_check(task, title, due_at, report.summary):
+                task.next_escalation_at = due_at
                 task.save(update_fields=["title", "priority", "due_at", "next_escalation_at", "detail"])
                 upgraded.append(task)
             continue
@@ -777,9 +785,8 @@ def _follow_up_community(
         if spec is not None:
             # Two abnormal reports of one person in one batch (a cough, then a fever a minute later): one task,
             # a home check if either needs one.
-            if urgent and spec.priority != Task.Priority.URGENT:
-                spec.title, spec.priority, spec.due_at = title, Task.Priority.URGENT, due_at
-                spec.detail = f"{report.summary}\n{spec.detail}"
+            if urgent:
+                _to_home_check(spec, title, due_at, report.summary)
             continue
         new[key] = TaskSpec(
             title=title,
@@ -978,6 +985,15 @@ def resident_history(resident_id: int, days: int = 14) -> QuerySet[SelfReport]:
     since = timezone.localdate() - dt.timedelta(days=days)
     return SelfReport.objects.filter(resident_id=resident_id, day__gte=since).order_by(
         "-day", "-submitted_at"
+    )
+
+
+def household_abnormal_today(household_id: int, day: dt.date) -> list[SelfReport]:
+    """The household's abnormal reports counting for `day`, with the person's name."""
+    return list(
+        SelfReport.objects.filter(resident__household_id=household_id, day=day, current=True, abnormal=True)
+        .select_related("resident")
+        .order_by("resident_id")
     )
 
 

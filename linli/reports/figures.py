@@ -105,7 +105,12 @@ class Window:
 
     @property
     def flow_day(self) -> dt.date:
-        return self.day - dt.timedelta(days=1)
+        return flow_day_of(self.day)
+
+
+def flow_day_of(day: dt.date) -> dt.date:
+    """The day a report's flows cover (self-reports, visits, new cases, tasks done): the day before it."""
+    return day - dt.timedelta(days=1)
 
 
 def window_for(day: dt.date, now: dt.datetime | None = None) -> Window:

@@ -19,6 +19,7 @@ from linli.registry.models import Community, Grid, Street
 from linli.reports.figures import (
     Figures,
     daily_figures,
+    flow_day_of,
     rollup,
     scheduled_at,
 )
@@ -264,8 +265,7 @@ class TrendPoint:
 
     @property
     def flow_day(self) -> dt.date:
-        """The day the report's flows cover (self-reports, new cases): the day before the report's."""
-        return self.day - dt.timedelta(days=1)
+        return flow_day_of(self.day)
 
     @classmethod
     def of(cls, day: dt.date, figures: Figures) -> TrendPoint:

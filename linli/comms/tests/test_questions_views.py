@@ -15,7 +15,7 @@ from PIL import Image
 from linli.comms import questions as svc
 from linli.comms.models import FaqEntry, OutboxMessage, Question
 from linli.comms.views.questions import QUESTIONS_PER_HOUR, TICKET_MISSES, flood_counts_reset
-from linli.conftest import World
+from linli.conftest import World, one_flood_window
 from linli.core.models import AuditLog, User
 from linli.factories import BuildingFactory
 from linli.health.selfreport import building_token
@@ -132,17 +132,20 @@ def test_a_photo_is_kept_and_shown_only_to_staff(world: World, client: Client) -
 
 
 def test_a_flood_of_questions_from_one_address_gets_429(world: World, client: Client) -> None:
-    for n in range(QUESTIONS_PER_HOUR):
-        assert (
-            client.post(_url(world), {"text": f"第{n}个问题：快递在哪取"}, REMOTE_ADDR="10.9.9.9").status_code
-            == 302
-        )
-    refused = client.post(_url(world), {"text": "再问一个：快递在哪取"}, REMOTE_ADDR="10.9.9.9")
-    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
-    assert "Too many" in refused.content.decode()
-    assert Question.objects.count() == QUESTIONS_PER_HOUR
-    # Another address is not held up.
-    assert client.post(_url(world), {"text": "快递在哪取？"}, REMOTE_ADDR="10.9.9.10").status_code == 302
+    with one_flood_window(3600):
+        for n in range(QUESTIONS_PER_HOUR):
+            assert (
+                client.post(
+                    _url(world), {"text": f"第{n}个问题：快递在哪取"}, REMOTE_ADDR="10.9.9.9"
+                ).status_code
+                == 302
+            )
+        refused = client.post(_url(world), {"text": "再问一个：快递在哪取"}, REMOTE_ADDR="10.9.9.9")
+        assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+        assert "Too many" in refused.content.decode()
+        assert Question.objects.count() == QUESTIONS_PER_HOUR
+        # Another address is not held up.
+        assert client.post(_url(world), {"text": "快递在哪取？"}, REMOTE_ADDR="10.9.9.10").status_code == 302
 
 
 def test_the_faq_is_suggested_while_typing_and_counted_once_per_page(

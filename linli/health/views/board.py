@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from linli.core.access import acts, community_ids_in_scope
+from linli.core.access import acts, community_ids_in_scope, require_acting
 from linli.core.audit import audit_record
 from linli.core.http import actor_of, error_text, posted_id
-from linli.core.models import AuditLog, User
+from linli.core.models import AuditLog
 from linli.core.request_context import client_ip
 from linli.core.spreadsheet import parse_day
 from linli.health import selfreport as sr
@@ -51,13 +51,6 @@ def _tasks_by_resident(resident_ids: list[int], day: dt.date) -> dict[int, Task]
     }
 
 
-def _require_acting(actor: User) -> None:
-    """Names with health data are for the staff who follow people up; observers get the counts (the board,
-    with names masked), as on the visits pages."""
-    if not acts(actor):
-        raise PermissionDenied
-
-
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
@@ -86,7 +79,7 @@ def board(request: HttpRequest) -> HttpResponse:
 def building_followup(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     building = building_get(actor, pk)
-    _require_acting(actor)
+    require_acting(actor)
     day = _day(request)
     missing = list(sr.not_reported(actor, building, day))
     reports = (
@@ -122,7 +115,7 @@ def report_photo(request: HttpRequest, pk: int) -> FileResponse:
     """An antigen photo, only to staff who may see the person; never a public media URL."""
     actor = actor_of(request)
     report = sr.report_get(actor, pk)
-    _require_acting(actor)
+    require_acting(actor)
     if not report.photo:
         raise Http404
     audit_record(
@@ -139,7 +132,7 @@ def resident_reports(request: HttpRequest, pk: int) -> HttpResponse:
     """One person's reports of the last two weeks, superseded ones included."""
     actor = actor_of(request)
     resident = resident_get(actor, pk)
-    _require_acting(actor)
+    require_acting(actor)
     history = list(sr.resident_history(resident.pk))
     return render(request, "health/resident_reports.html", {"resident": resident, "history": history})
 
@@ -149,8 +142,7 @@ def report_for(request: HttpRequest, pk: int) -> HttpResponse:
     """A staff member records someone's report after a call or at the door (people without a smartphone)."""
     actor = actor_of(request)
     resident = resident_get(actor, pk)
-    if not acts(actor):
-        raise PermissionDenied
+    require_acting(actor)
     forms, entries = household_form([resident], request.POST, request.FILES)
     error = ""
     if request.method == "POST":

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core import ratelimit
-from linli.core.access import acts
+from linli.core.access import acts, require_acting
 from linli.core.http import actor_of, chosen_community_code, form_errors_from
 from linli.core.request_context import client_ip
 from linli.health import pharmacy as svc
@@ -244,10 +244,7 @@ def pharmacy_report_new(request: HttpRequest) -> HttpResponse:
 def pharmacy_report(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     report = svc.pharmacy_report_get(actor, pk)
-    if not acts(actor):
-        raise PermissionDenied(
-            _("Your role sees pharmacy reports with names masked, not one buyer's report.")
-        )
+    require_acting(actor, _("Your role sees pharmacy reports with names masked, not one buyer's report."))
     row = svc.report_rows([report])[0]
     return render(
         request, "health/pharmacy_report.html", {"row": row, "report": report, "now": timezone.now()}

@@ -25,9 +25,9 @@ from linli.core.http import actor_of, chosen_community_code, error_text, form_er
 from linli.core.identity import mask_name
 from linli.core.models import User
 from linli.health import visits as svc
-from linli.health.models import WEEKDAYS, Need, SelfReport, Visit, VisitGroup, VisitPlan
-from linli.health.selfreport import household_today
-from linli.registry.models import Community, Resident
+from linli.health.models import WEEKDAYS, Need, Visit, VisitGroup, VisitPlan
+from linli.health.selfreport import household_abnormal_today
+from linli.registry.models import Community
 from linli.registry.selectors import communities_for, community_chosen, community_get, grids_for, resident_get
 
 PLANS_PAGE = 100
@@ -201,7 +201,8 @@ def visit_new(request: HttpRequest, resident: int) -> HttpResponse:
         "previous": previous,
         "previous_days_left": _days_left_now(previous),
         "needs": Need.choices,
-        "household_alerts": _household_alerts(person),
+        # A fever or a positive test next door to the person visited: the visitor should know before knocking.
+        "household_alerts": household_abnormal_today(person.household_id, timezone.localdate()),
     }
     return render(
         request,
@@ -209,17 +210,6 @@ def visit_new(request: HttpRequest, resident: int) -> HttpResponse:
         context,
         status=400 if request.method == "POST" else 200,
     )
-
-
-def _household_alerts(person: Resident) -> list[tuple[Resident, SelfReport]]:
-    """Today's abnormal self-reports in the visited person's household (a fever, a positive test): the
-    visitor should know before knocking, and may rather call or protect themselves."""
-    reports = household_today(person.household_id, timezone.localdate())
-    urgent = {pk: r for pk, r in reports.items() if r.abnormal}
-    if not urgent:
-        return []
-    people = {r.pk: r for r in Resident.objects.filter(pk__in=urgent).only("pk", "name")}
-    return [(people[pk], report) for pk, report in urgent.items() if pk in people]
 
 
 def _days_left_now(visit: Visit | None) -> int | None:
